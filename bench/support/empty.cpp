@@ -1,0 +1,1 @@
+// Anchor for the object library that carries the generated ISA translation units.

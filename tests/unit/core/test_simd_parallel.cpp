@@ -1,0 +1,69 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <vector>
+
+#include <recnas/kernels/peak.hpp>
+#include <recnas/parallel/threads.hpp>
+#include <recnas/simd/dispatch.hpp>
+
+using recnas::simd::isa;
+
+TEST_CASE("the force knob lowers the ISA and never raises it above the CPU") {
+  const isa detected = recnas::simd::detected_isa();
+  {
+    recnas::simd::scoped_isa guard(isa::generic);
+    CHECK(recnas::simd::active_isa() == isa::generic);
+  }
+  CHECK(recnas::simd::active_isa() == detected);
+  {
+    recnas::simd::scoped_isa guard(isa::avx512);
+    CHECK(static_cast<int>(recnas::simd::active_isa()) <= static_cast<int>(detected));
+  }
+  CHECK(recnas::simd::parse_isa("avx2") == isa::avx2);
+  CHECK_FALSE(recnas::simd::parse_isa("sse9").has_value());
+}
+
+TEST_CASE("every ISA table the machine can run gives the same peak-probe result") {
+  using D = recnas::simd::dispatcher<recnas::kernels::peak_table>;
+  // The test executables link the generated AVX2/AVX-512 translation units.
+  CHECK(D::installed(isa::avx2));
+  CHECK(D::installed(isa::avx512));
+  const isa detected = recnas::simd::detected_isa();
+  for (isa level : {isa::generic, isa::avx2, isa::avx512}) {
+    if (static_cast<int>(level) > static_cast<int>(detected)) {
+      MESSAGE("skipping ISA " << recnas::simd::to_string(level) << ": not supported by this CPU");
+      continue;
+    }
+    recnas::simd::scoped_isa guard(level);
+    CHECK(D::selected() == (level == isa::generic ? recnas::simd::isa_of<xsimd::default_arch>() : level));
+    const auto& t = D::get();
+    const int expected_lanes = level == isa::avx512 ? 16 : level == isa::avx2 ? 8 : t.lanes;
+    CHECK(t.lanes == expected_lanes);
+    CHECK(t.flops_per_iteration == 2 * 12 * t.lanes);
+    // acc = acc * a + b for 100 steps, 12 chains x lanes, summed: compare with double math.
+    double expect = 0;
+    for (int c = 0; c < 12; ++c) {
+      double acc = 1.0f + 0.001f * static_cast<float>(c);
+      for (int i = 0; i < 100; ++i) acc = acc * static_cast<double>(0.999999f) + static_cast<double>(1e-7f);
+      expect += acc * t.lanes;
+    }
+    CHECK(static_cast<double>(t.fma_chains(100, 1.0f)) == doctest::Approx(expect).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("for_chunks covers [0, n) exactly once with a fixed split") {
+  for (std::ptrdiff_t n : {0, 1, 7, 129, 1000}) {
+    for (std::ptrdiff_t chunks : {1, 2, 3, 64}) {
+      std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+      recnas::parallel::with_threads(2, [&] {
+        recnas::parallel::for_chunks(n, chunks, [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+          for (auto i = b; i < e; ++i) hits[static_cast<std::size_t>(i)]++;
+        });
+      });
+      for (auto& h : hits) CHECK(h.load() == 1);
+    }
+  }
+  CHECK(recnas::parallel::with_threads(1, [] { return recnas::parallel::current_threads(); }) == 1);
+  CHECK_THROWS_AS(recnas::parallel::with_threads(0, [] {}), recnas::contract_error);
+}
