@@ -7,7 +7,8 @@ if(RECNAS_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
 endif()
 
 set(RECNAS_PROJECT_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-    -Wold-style-cast -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
+    -Wold-style-cast -Wunused -Woverloaded-virtual -Wimplicit-fallthrough
+    -Wno-missing-field-initializers)  # C++20 designated initializers rely on defaults
 if(RECNAS_WERROR)
   list(APPEND RECNAS_PROJECT_WARNINGS -Werror)
 endif()
