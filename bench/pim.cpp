@@ -1,0 +1,91 @@
+// Model evaluations per second of the PIM model: the co-search calls the analytic model once
+// per candidate (target >= 100k/s on a NASRec-sized subnet); the cycle-level simulation is the
+// slower validator.
+//   recnas_bench_pim --benchmark_counters_tabular=true
+#include <array>
+
+#include <benchmark/benchmark.h>
+
+#include <recnas/pim/pim.hpp>
+
+namespace {
+
+namespace pim = recnas::pim;
+
+template <class Arch, class Map>
+void run_analytic(benchmark::State& state, const pim::workload& w, const pim::pim_config& c) {
+  pim::analytic_model<Arch, Map> m;
+  m.evaluate(w, c);  // warm: buffers reach their size, no allocation afterwards
+  for (auto _ : state) {
+    const auto& r = m.evaluate(w, c);
+    benchmark::DoNotOptimize(r.energy.array);
+  }
+  state.counters["evals_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["layers"] = static_cast<double>(w.size());
+}
+
+pim::pim_config isaac8() {
+  auto c = pim::isaac_preset();
+  c.weight_bits = c.act_bits = 8;
+  return c;
+}
+
+void BM_pim_analytic_nasrec_isaac_naive(benchmark::State& state) {
+  run_analytic<pim::isaac_architecture, pim::naive_mapping>(state, pim::nasrec_reference_subnet(),
+                                                            isaac8());
+}
+void BM_pim_analytic_nasrec_isaac_aware(benchmark::State& state) {
+  run_analytic<pim::isaac_architecture, pim::pim_aware_mapping>(
+      state, pim::nasrec_reference_subnet(), isaac8());
+}
+void BM_pim_analytic_nasrec_neurosim(benchmark::State& state) {
+  run_analytic<pim::neurosim_architecture, pim::naive_mapping>(
+      state, pim::nasrec_reference_subnet(), pim::neurosim_preset());
+}
+void BM_pim_analytic_dlrm_isaac_aware(benchmark::State& state) {
+  run_analytic<pim::isaac_architecture, pim::pim_aware_mapping>(state, pim::dlrm_criteo_kaggle(),
+                                                                isaac8());
+}
+
+/// What a search step pays: build the candidate's workload, then evaluate it.
+void BM_pim_build_and_evaluate_nasrec(benchmark::State& state) {
+  pim::analytic_model<pim::isaac_architecture, pim::pim_aware_mapping> m;
+  const auto c = isaac8();
+  for (auto _ : state) {
+    const auto w = pim::nasrec_reference_subnet();
+    benchmark::DoNotOptimize(m.evaluate(w, c).energy.array);
+  }
+  state.counters["evals_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_pim_simulate_nasrec(benchmark::State& state) {
+  const auto w = pim::nasrec_reference_subnet();
+  const auto c = isaac8();
+  pim::analytic_model<pim::isaac_architecture, pim::naive_mapping> m;
+  m.evaluate(w, c);
+  const auto batch = static_cast<recnas::index>(state.range(0));
+  for (auto _ : state) {
+    const auto s = pim::simulate(w, c, m, {.batch = batch});
+    benchmark::DoNotOptimize(s.makespan);
+  }
+  state.counters["evals_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_pim_smoke(benchmark::State& state) {
+  const std::array<recnas::index, 3> dims{13, 64, 1};
+  run_analytic<pim::neurosim_architecture, pim::naive_mapping>(state, pim::mlp(dims),
+                                                               pim::neurosim_preset());
+}
+
+}  // namespace
+
+BENCHMARK(BM_pim_analytic_nasrec_isaac_naive);
+BENCHMARK(BM_pim_analytic_nasrec_isaac_aware);
+BENCHMARK(BM_pim_analytic_nasrec_neurosim);
+BENCHMARK(BM_pim_analytic_dlrm_isaac_aware);
+BENCHMARK(BM_pim_build_and_evaluate_nasrec);
+BENCHMARK(BM_pim_simulate_nasrec)->Arg(32)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_pim_smoke);
