@@ -2,11 +2,16 @@
 // per candidate (target >= 100k/s on a NASRec-sized subnet); the cycle-level simulation is the
 // slower validator.
 //   recnas_bench_pim --benchmark_counters_tabular=true
+#include <algorithm>
 #include <array>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include <recnas/core/rng.hpp>
+#include <recnas/pim/from_architecture.hpp>
 #include <recnas/pim/pim.hpp>
+#include <recnas/supernet/architecture.hpp>
 
 namespace {
 
@@ -60,6 +65,34 @@ void BM_pim_build_and_evaluate_nasrec(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
+void BM_pim_analytic_nasrec_puma(benchmark::State& state) {
+  run_analytic<pim::puma_architecture, pim::pim_aware_mapping>(
+      state, pim::nasrec_reference_subnet(), pim::puma_preset());
+}
+
+/// A search step with the real adapter: a random NASRec-Full subnet's workload from the
+/// supernet plan (pim::workload_of), then the analytic evaluation.
+void BM_pim_adapter_and_evaluate_nasrec_full(benchmark::State& state) {
+  namespace sn = recnas::supernet;
+  recnas::rng g(7);
+  std::vector<sn::architecture> archs;
+  for (int i = 0; i < 16; ++i) archs.push_back(sn::random_architecture<sn::nasrec_full>(g));
+  const auto ds = sn::data_shape::criteo(500'000);
+  pim::analytic_model<pim::isaac_architecture, pim::pim_aware_mapping> m;
+  const auto c = isaac8();
+  std::size_t i = 0;
+  double layers = 0.0;
+  for (auto _ : state) {
+    const auto w = pim::workload_of<sn::nasrec_full>(archs[i++ % archs.size()], ds);
+    layers += static_cast<double>(w.size());
+    benchmark::DoNotOptimize(m.evaluate(w, c).energy.array);
+  }
+  state.counters["evals_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["layers"] =
+      layers / static_cast<double>(std::max<recnas::index>(1, state.iterations()));
+}
+
 void BM_pim_simulate_nasrec(benchmark::State& state) {
   const auto w = pim::nasrec_reference_subnet();
   const auto c = isaac8();
@@ -86,6 +119,8 @@ BENCHMARK(BM_pim_analytic_nasrec_isaac_naive);
 BENCHMARK(BM_pim_analytic_nasrec_isaac_aware);
 BENCHMARK(BM_pim_analytic_nasrec_neurosim);
 BENCHMARK(BM_pim_analytic_dlrm_isaac_aware);
+BENCHMARK(BM_pim_analytic_nasrec_puma);
 BENCHMARK(BM_pim_build_and_evaluate_nasrec);
+BENCHMARK(BM_pim_adapter_and_evaluate_nasrec_full);
 BENCHMARK(BM_pim_simulate_nasrec)->Arg(32)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_pim_smoke);

@@ -4,11 +4,16 @@
 //
 //   recnas pim --model dlrm --preset isaac --weight-bits 8
 //   recnas pim --arch workload.json --preset neurosim --mapping pim-aware --simulate 64 --json
+//   recnas pim --arch ea_criteo_kaggle_xlarge_best_1shot.json --preset puma --json
 //
-// --arch takes a workload JSON (docs/pim-model.md, "Workload JSON"); --config overrides any
-// pim_config field (and "constants": {...} any constants-table field) of the preset.
+// --arch takes a workload JSON (docs/pim-model.md, "Workload JSON"; it has "layers"), an
+// architecture in recnas's format ("blocks") or a NASRec released config ("macro"/"micro"),
+// told apart by content; architectures go through pim::workload_of (--space, --dataset,
+// --table-rows). --config overrides any pim_config field (and "constants": {...} any
+// constants-table field) of the preset.
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -17,7 +22,9 @@
 #include <vector>
 
 #include <recnas/core/error.hpp>
+#include <recnas/pim/from_architecture.hpp>
 #include <recnas/pim/pim.hpp>
+#include <recnas/supernet/json.hpp>
 
 #include "cli.hpp"
 
@@ -35,6 +42,9 @@ struct pim_args {
   std::string config;
   std::string mapping = "naive";
   std::string compose = "preset";
+  std::string space;    // architectures: nasrec-full | nasrec-small (default: from the file)
+  std::string dataset;  // architectures: criteo | avazu | kdd (default: from the file name)
+  long long table_rows = 500'000;
   int weight_bits = 0;
   int act_bits = 0;
   long long simulate = 0;
@@ -132,6 +142,8 @@ pim::workload parse_workload(const json& j, const std::string& file) {
                                 num(lj, "adds", file, where, 0.0, false),
                                 num(lj, "specials", file, where, 0.0, false),
                                 c("in_elems", 0, false, 0), c("out_elems", 0, false, 0));
+        l.muls = num(lj, "muls", file, where, 0.0, false);
+        if (l.muls < 0) throw input_error(file, 0, where + ".muls", "must be >= 0");
         break;
     }
     l.weight_bits = static_cast<int>(c("weight_bits", 0, false, 0));
@@ -424,19 +436,76 @@ void dispatch_compose(const pim_args& a, const pim::workload& w, const pim::pim_
     dispatch_mapping<with_compose<Arch, pim::balanced_replication>>(a, w, c, base);
 }
 
+// ---- architectures (supernet JSON) ----
+
+pim::workload architecture_workload(const json& j, const pim_args& a) {
+  namespace sn = recnas::supernet;
+  std::string space = a.space;
+  if (space.empty()) space = sn::space_name_of(j);
+  if (space.empty())
+    throw input_error(a.arch, 0, "space",
+                      "the file does not name its space; pass --space nasrec-full|nasrec-small");
+  std::string ds_name = a.dataset;
+  if (ds_name.empty()) {  // the released configs are named after their dataset
+    const auto base = std::filesystem::path(a.arch).filename().string();
+    ds_name = base.find("avazu") != std::string::npos ? "avazu"
+              : base.find("kdd") != std::string::npos ? "kdd"
+                                                      : "criteo";
+  }
+  const auto rows = static_cast<index>(a.table_rows);
+  const sn::data_shape ds = ds_name == "avazu" ? sn::data_shape::avazu(rows)
+                            : ds_name == "kdd" ? sn::data_shape::kdd(rows)
+                                               : sn::data_shape::criteo(rows);
+  pim::workload w;
+  if (space == "nasrec-full") {
+    w = pim::workload_of<sn::nasrec_full>(sn::from_json<sn::nasrec_full>(j, a.arch), ds);
+  } else if (space == "nasrec-small") {
+    w = pim::workload_of<sn::nasrec_small>(sn::from_json<sn::nasrec_small>(j, a.arch), ds);
+  } else {
+    throw input_error(a.arch, 0, "space",
+                      "\"" + space + "\" is not a known space (nasrec-full, nasrec-small)");
+  }
+  w.name = std::filesystem::path(a.arch).stem().string() + " (" + space + ", " + ds_name + ")";
+  return w;
+}
+
+pim::pim_config preset_config(const pim_args& a) {
+  if (a.preset == "isaac") return pim::isaac_preset();
+  if (a.preset == "puma") return pim::puma_preset();
+  if (a.preset == "mnsim") return pim::mnsim_preset();
+  return pim::neurosim_preset();
+}
+
 void run_pim(const pim_args& a) {
   if (a.arch.empty() == a.model.empty())
     throw input_error("", 0, "--arch/--model", "give exactly one of --arch FILE.json and --model");
-  pim::pim_config c = a.preset == "isaac"      ? pim::isaac_preset()
-                      : a.preset == "neurosim" ? pim::neurosim_preset()
-                                               : pim::mnsim_preset();
-  if (!a.config.empty()) apply_config(read_json(a.config), c, a.config);
+  pim::pim_config c = preset_config(a);
+  if (!a.config.empty()) {
+    const json cj = read_json(a.config);
+    apply_config(cj, c, a.config);
+    // NeuroSim's clock and WL-driver energy follow the ADC: rebuild the preset at the chosen
+    // ADC bits and rows in parallel, then re-apply the file (its explicit values win)
+    if (a.preset == "neurosim") {
+      c = pim::neurosim_preset(c.adc_bits, c.rows_parallel);
+      apply_config(cj, c, a.config);
+    }
+  }
   if (a.weight_bits > 0) c.weight_bits = a.weight_bits;
   if (a.act_bits > 0) c.act_bits = a.act_bits;
   c.validate(a.config.empty() ? std::string("--preset ") + a.preset : a.config);
   pim::workload w;
   if (!a.arch.empty()) {
-    w = parse_workload(read_json(a.arch), a.arch);
+    const json j = read_json(a.arch);
+    if (j.is_object() && j.contains("layers"))
+      w = parse_workload(j, a.arch);
+    else if (recnas::supernet::is_reference_json(j) || (j.is_object() && j.contains("blocks")))
+      w = architecture_workload(j, a);
+    else
+      throw input_error(a.arch, 0, "",
+                        "neither a workload (\"layers\") nor an architecture (\"blocks\" or "
+                        "\"macro\"/\"micro\")");
+  } else if (a.model == "vgg8") {
+    w = pim::vgg8_cifar10(8);
   } else if (a.model == "dlrm") {
     w = pim::dlrm_criteo_kaggle();
   } else if (a.model == "dlrm-mlps") {
@@ -448,6 +517,8 @@ void run_pim(const pim_args& a) {
     dispatch_compose<pim::isaac_architecture>(a, w, c);
   else if (a.preset == "neurosim")
     dispatch_compose<pim::neurosim_architecture>(a, w, c);
+  else if (a.preset == "puma")
+    dispatch_compose<pim::puma_architecture>(a, w, c);
   else
     dispatch_compose<pim::mnsim_architecture>(a, w, c);
 }
@@ -457,13 +528,24 @@ const recnas_cli::register_command reg{
      [](CLI::App& app) {
        auto a = std::make_shared<pim_args>();
        auto* src = app.add_option_group("workload", "what to evaluate");
-       src->add_option("--arch", a->arch, "workload JSON (layers; see docs/pim-model.md)")
+       src->add_option("--arch", a->arch,
+                       "workload JSON (\"layers\") or architecture JSON (recnas \"blocks\" "
+                       "or a NASRec released config); see docs/pim-model.md")
            ->check(CLI::ExistingFile);
        src->add_option("--model", a->model, "built-in workload")
-           ->check(CLI::IsMember({"dlrm", "dlrm-mlps", "nasrec-ref"}));
+           ->check(CLI::IsMember({"dlrm", "dlrm-mlps", "nasrec-ref", "vgg8"}));
        src->require_option(1);
        app.add_option("--preset", a->preset, "accelerator preset")
-           ->check(CLI::IsMember({"isaac", "neurosim", "mnsim"}))
+           ->check(CLI::IsMember({"isaac", "neurosim", "mnsim", "puma"}))
+           ->capture_default_str();
+       app.add_option("--space", a->space,
+                      "space of an architecture file (default: its \"config\"/\"space\" field)")
+           ->check(CLI::IsMember({"nasrec-full", "nasrec-small"}));
+       app.add_option("--dataset", a->dataset,
+                      "input shape of an architecture (default: from the file name, else criteo)")
+           ->check(CLI::IsMember({"criteo", "avazu", "kdd"}));
+       app.add_option("--table-rows", a->table_rows, "rows per embedding table (architectures)")
+           ->check(CLI::Range(1LL, 1'000'000'000LL))
            ->capture_default_str();
        app.add_option("--config", a->config, "JSON overriding pim_config fields of the preset")
            ->check(CLI::ExistingFile);

@@ -84,6 +84,15 @@ struct chip_model {
     }
   }
 
+  /// One cell read per input-bit step, pJ. With `read_during_adc` the column current flows for
+  /// the ADC latency at this resolution (NeuroSim), otherwise for the device's read time.
+  [[nodiscard]] static double cell_pj(const pim_config& c, int adc_bits) {
+    if (!c.k.device.read_during_adc) return D::cell_read_pj(c.k.device);
+    device_params p = c.k.device;
+    p.t_read_ns = A::latency_ns(adc_bits, c.k.adc);
+    return D::cell_read_pj(p);
+  }
+
   [[nodiscard]] static area_split area(const pim_config& c, index tiles) {
     const auto& k = c.k;
     const double R = static_cast<double>(c.xbar_rows);
@@ -102,7 +111,9 @@ struct chip_model {
     a.arrays = units::square_mm(arrays * cells);
     a.dac = units::square_mm(arrays * dac);
     a.adc = units::square_mm(arrays * adc);
-    a.accumulation = units::square_mm(pes * k.shift_add_area_mm2_per_pe);
+    a.accumulation = units::square_mm(pes * k.shift_add_area_mm2_per_pe +
+                                      arrays * static_cast<double>(c.adcs_per_array()) *
+                                          k.shift_add_area_um2_per_adc * 1e-6);
     a.buffers = units::square_mm(
         pes * (static_cast<double>(c.pe_input_buffer_bytes) / 1024.0 * k.ir_area_mm2_per_kb +
                static_cast<double>(c.pe_output_buffer_bytes) / 1024.0 * k.or_area_mm2_per_kb) +
@@ -160,7 +171,7 @@ struct chip_model {
     const double num_add = detail::cdiv(R, c.rows_parallel);
     const double conv = C * n_in * num_add;
     const double group = std::min<double>(R, c.rows_parallel);
-    double e = R * (C + G::extra_columns) * n_in * D::cell_read_pj(k.device);
+    double e = R * (C + G::extra_columns) * n_in * cell_pj(c, c.adc_bits);
     e += R * n_in * k.dac_pj_per_row_bit * std::exp2(c.dac_bits - 1);
     e += conv * (conversion_pj(c, c.adc_bits, static_cast<index>(group)) +
                  (D::analog ? k.sh_pj_per_sample : 0.0) + k.shift_add_pj_per_conversion);
@@ -210,7 +221,7 @@ void price_layer(const layer& l, const layer_mapping& m, const pim_config& c, st
       const double busb = ir + N * bin / 8.0;
 
       energy_split e;
-      e.array = units::picojoules(cells * D::cell_read_pj(k.device));
+      e.array = units::picojoules(cells * chip::cell_pj(c, m.adc_bits));
       e.adc =
           units::picojoules(conv * chip::conversion_pj(c, m.adc_bits, static_cast<index>(group)));
       e.dac = units::picojoules(dac_acts * k.dac_pj_per_row_bit * std::exp2(c.dac_bits - 1));
@@ -219,10 +230,15 @@ void price_layer(const layer& l, const layer_mapping& m, const pim_config& c, st
           units::picojoules(conv * k.shift_add_pj_per_conversion + adds * k.adder_pj_per_add);
       e.buffer = units::picojoules(ir * k.ir_pj_per_byte + orr * k.or_pj_per_byte +
                                    buf * k.buffer_pj_per_byte + busb * k.bus_pj_per_byte);
-      // a copy wider than a tile ships partial sums (32-bit) between its tiles
-      const index tiles_copy = (m.arrays_per_copy + c.arrays_per_tile() - 1) / c.arrays_per_tile();
-      if (tiles_copy > 1) {
-        const double psum_bytes = N * 4.0 * static_cast<double>(tiles_copy - 1);
+      // The arrays of a copy are packed so that a tile holds the sources (row tiles, separate
+      // slices, sign pair) of the same outputs and reduces them locally; an output whose
+      // sources span g tiles ships g - 1 partial sums (32-bit) between tiles (NeuroSim's tile
+      // and global accumulation).
+      const double sources = tr * (S::slices_in_place ? 1.0 : sw) * sf;
+      const double apt = static_cast<double>(c.arrays_per_tile());
+      const double spread = std::ceil(sources / apt);
+      if (spread > 1.0) {
+        const double psum_bytes = N * 4.0 * (spread - 1.0);
         const auto t = I::transfer(psum_bytes, 0, 1, std::max<index>(2, c.tiles), c);
         s.psum_cycles = t.cycles.value();
         s.psum_pj = t.energy.value() * static_cast<double>(l.vectors);
@@ -235,22 +251,24 @@ void price_layer(const layer& l, const layer_mapping& m, const pim_config& c, st
       s.servers = m.replication;
       s.load = detail::cdiv(K * bin, bus);
       s.compute = n_in * num_add * c.cols_per_adc;
-      const double sources = tr * (S::slices_in_place ? 1.0 : sw) * sf;
-      s.accum = (adds > 0.0 ? detail::log2ceil(sources) + detail::cdiv(adds, c.adder_lanes) : 0.0) +
-                s.psum_cycles;
+      // every PE of the copy has its own adder tree
+      const double pes = detail::cdiv(static_cast<double>(m.arrays_per_copy), c.arrays_per_pe);
+      s.accum =
+          (adds > 0.0 ? detail::log2ceil(sources) + detail::cdiv(adds, c.adder_lanes * pes) : 0.0) +
+          s.psum_cycles;
       s.wb = detail::cdiv(N * bin, bus);
       break;
     }
     case op_class::digital: {
       const double lanes = static_cast<double>(c.digital_lanes) * m.replication;
       const double b = m.act_bits;
-      s.compute =
-          detail::cdiv(l.macs + l.adds, lanes) + detail::cdiv(l.specials * k.special_cycles, lanes);
+      s.compute = detail::cdiv(l.macs + l.muls + l.adds, lanes) +
+                  detail::cdiv(l.specials * k.special_cycles, lanes);
       s.load = detail::cdiv(static_cast<double>(l.in_elems) * b, bus);
       s.wb = detail::cdiv(static_cast<double>(l.out_elems) * b, bus);
       s.energy.digital =
-          units::picojoules(l.macs * k.digital_pj_per_mac + l.adds * k.digital_pj_per_add +
-                            l.specials * k.digital_pj_per_special);
+          units::picojoules((l.macs + l.muls) * k.digital_pj_per_mac +
+                            l.adds * k.digital_pj_per_add + l.specials * k.digital_pj_per_special);
       s.energy.buffer = units::picojoules(static_cast<double>(l.in_elems + l.out_elems) * b / 8.0 *
                                           (k.buffer_pj_per_byte + k.bus_pj_per_byte));
       break;
@@ -274,7 +292,7 @@ void price_layer(const layer& l, const layer_mapping& m, const pim_config& c, st
       s.wb = detail::cdiv(lk * row_bytes * 8.0, bus);
       const double on = lk * hit;
       energy_split e;
-      e.array = units::picojoules(on * cells_e * D::cell_read_pj(k.device));
+      e.array = units::picojoules(on * cells_e * chip::cell_pj(c, m.adc_bits));
       e.adc = units::picojoules(on * cells_e * chip::conversion_pj(c, m.adc_bits, 1));
       e.dac = units::picojoules(on * k.dac_pj_per_row_bit);
       e.memory = units::picojoules(s.expected_misses * s.miss_energy_pj);

@@ -1,9 +1,10 @@
 #pragma once
 // The runtime knobs of a PIM design (everything the co-search sweeps) and the table of
 // per-component constants that turns event counts into energy, power and area. Presets for
-// ISAAC (32 nm), NeuroSim V1.4 (22 nm RRAM) and MNSIM 2.0 defaults; every constant names its
-// source (reference: /work/shared/reference/pim-models.md, sections 2.4 and 2.6).
+// ISAAC (32 nm), PUMA (32 nm), NeuroSim V1.4 (22 nm RRAM) and MNSIM 2.0 defaults; every constant
+// names its source (reference: /work/shared/reference/pim-models.md, sections 2.4 and 2.6).
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ struct device_params {
   double calibrated_cell_fj = 0.0;
   double cell_area_um2 = 0.0015;
   double cell_leak_nw = 0.0;  // per cell (SRAM); ReRAM cells do not leak
+  // NeuroSim charges the column current only while the ADC senses it (the column-power term
+  // of its ADC models): with this set, t_read is the ADC latency at the layer's resolution.
+  bool read_during_adc = false;
 };
 
 /// ADC constants. Which fields are used depends on the ADC policy (adc.hpp).
@@ -65,6 +69,7 @@ struct constants_table {
   // PE level
   double shift_add_pj_per_conversion = 0.01953125;
   double shift_add_area_mm2_per_pe = 0.00024;
+  double shift_add_area_um2_per_adc = 0.0;  // designs with one shift-add unit per ADC
   double ir_pj_per_byte = 0.96875;
   double or_pj_per_byte = 1.4375;
   double ir_area_mm2_per_kb = 0.00105;
@@ -179,68 +184,137 @@ inline pim_config isaac_preset() {
   return c;
 }
 
-/// DNN+NeuroSim V1.4 wrapper defaults with the 22 nm RRAM device: 128x128 subarrays, 1-bit
-/// cells, 5-bit SAR ADC shared by 8 columns, all rows read at once, 8-bit weights and inputs,
-/// 1 GHz clock. Peripheral energies at 22 nm are this model's estimates (NeuroSim computes
-/// them from its circuit models; see docs/pim-model.md).
-inline pim_config neurosim_preset() {
+/// NeuroSim's clock (ref section 2.1): T_clk = (t_WL/mux + t_ADC + t_encoder) x beta, beta =
+/// 1.4 (validated mode), f = min(1 GHz, 1 / T_clk). The SAR ADC takes (B + 1) ns; the WL, mux
+/// and encoder delays are not in the reference doc and are left out (they would lower f by a
+/// few per cent).
+[[nodiscard]] inline units::gigahertz neurosim_clock(int adc_bits) {
+  constexpr double beta = 1.4;
+  const double t_clk_ns = beta * (adc_bits + 1.0);
+  return units::gigahertz(std::min(1.0, 1.0 / t_clk_ns));
+}
+
+/// DNN+NeuroSim V1.4 with the 22 nm RRAM device (ref section 2.6): 128x128 subarrays, 1-bit
+/// cells, SAR ADC shared by 8 columns, 8-bit weights and inputs; `adc_bits` and
+/// `rows_parallel` are the two knobs of the published examples (wrapper default 5 and 128;
+/// Table VII uses 4 and 32 or 64). The clock is derived from the ADC (neurosim_clock). Where
+/// the reference doc has no NeuroSim figure, the constant is ISAAC's Table I figure (32 nm)
+/// scaled to 22 nm: energy x 22/32 (C V^2 with C ~ feature size), area x (22/32)^2; every
+/// constant's origin is in docs/pim-model.md section 1.
+inline pim_config neurosim_preset(int adc_bits = 5, int rows_parallel = 128) {
+  constexpr double se = 22.0 / 32.0;         // energy scale 32 -> 22 nm
+  constexpr double sa = (22.0 / 32.0) * se;  // area scale
+  constexpr double f22 = 0.022;              // feature size, um
   pim_config c;
   c.cell_bits = 1;
-  c.adc_bits = 5;
+  c.adc_bits = adc_bits;
   c.cols_per_adc = 8;
-  c.rows_parallel = 128;
+  c.rows_parallel = rows_parallel;
   c.weight_bits = 8;
   c.act_bits = 8;
   c.arrays_per_pe = 4;
   c.pes_per_tile = 4;
   c.tiles = 0;  // NeuroSim sizes the chip to the network
-  c.clock = units::gigahertz(1.0);
+  c.clock = neurosim_clock(adc_bits);
   c.tile_buffer_bytes = 32 * 1024;
   c.bus_bits = 256;
   c.flip_encoding = false;
   auto& k = c.k;
   k.name = "neurosim-22nm-rram";
-  // Param.cpp: R_on 100 kOhm, on/off 17, V_read 0.55 V, 10 ns pulse; half the cells in LRS and
-  // half the input bits high (bit-serial inputs) are this model's activity assumptions.
-  k.device = device_params{100e3, 1.7e6, 0.55, 10.0, 0.5, 0.5, 0.0, 0.0, 0.0};
-  k.device.cell_area_um2 = 12.0 * 4.0 * 0.022 * 0.022;  // 1T1R 4F x 12F
-  k.adc.ref_bits = 5;
-  k.adc.sar_a_uw = 0.538;
+  // Param.cpp: R_on 100 kOhm, on/off 17. The column energy is NeuroSim's ADC column-power term
+  // c exp(-2.303 log10 R_col) = c / R_col with c = 0.072341 (SarADC.cpp, 22 nm), i.e. V^2 / R
+  // with V^2 = c, charged over the ADC latency. Half the cells in LRS (offset-binary weight
+  // bits) and half the input bits high are this model's activity assumptions.
+  k.device = device_params{100e3, 1.7e6, std::sqrt(0.072341), 0.0, 0.5, 0.5, 0.0, 0.0, 0.0, true};
+  k.device.cell_area_um2 = 12.0 * 4.0 * f22 * f22;  // 1T1R 4F x 12F (Param.cpp)
+  k.adc.ref_bits = adc_bits;
+  k.adc.sar_a_uw = 0.538;  // SarADC.cpp, 22 nm LSTP
   k.adc.sar_b_uw = 4.3753;
-  k.adc.nmos_area_um2 = 0.022 * 0.022 * 12.0;  // ~12 F^2 per minimum device (assumed)
-  k.adc.pmos_area_um2 = 0.022 * 0.022 * 18.0;
+  k.adc.nmos_area_um2 = f22 * f22 * 12.0;  // minimum devices ~12 / 18 F^2 (assumed)
+  k.adc.pmos_area_um2 = f22 * f22 * 18.0;
   k.adc.tech_nm = 22.0;
-  k.dac_pj_per_row_bit = 0.002;  // WL driver, no DAC (bit-serial pulses); assumed
-  k.dac_area_um2_per_row = 0.05;
+  // no DAC (bit-serial 0/V_read pulses): the WL driver is ISAAC's 1-bit DAC power (3.9 uW)
+  // held for the sense window (B + 1) ns, scaled to 22 nm
+  k.dac_pj_per_row_bit = 3.90625e-3 * (adc_bits + 1.0) * se;
+  k.dac_area_um2_per_row = 0.166 * sa;
   k.sh_pj_per_sample = 0.0;  // NeuroSim senses directly, no S&H
   k.sh_area_um2_per_col = 0.0;
-  k.shift_add_pj_per_conversion = 0.004;
-  k.shift_add_area_mm2_per_pe = 0.0005;
-  k.ir_pj_per_byte = 0.05;
-  k.or_pj_per_byte = 0.05;
-  k.ir_area_mm2_per_kb = 0.0004;
-  k.or_area_mm2_per_kb = 0.0004;
-  k.adder_pj_per_add = 0.01;
-  k.buffer_pj_per_byte = 0.15;
-  k.buffer_area_mm2_per_kb = 0.0006;
-  k.buffer_peak_mw = 3.0;
-  k.bus_pj_per_byte = 0.1;
-  k.bus_area_mm2 = 0.01;
-  k.bus_peak_mw = 1.0;
-  k.router_pj_per_flit_hop = 0.8;
-  k.router_area_mm2 = 0.005;
-  k.router_peak_mw = 1.0;
+  k.shift_add_pj_per_conversion = 0.01953125 * se;  // ISAAC S+A
+  k.shift_add_area_mm2_per_pe = 0.0;
+  k.shift_add_area_um2_per_adc = 0.00024 / 4.0 * 1e6 * sa;  // one ISAAC S+A unit per ADC
+  k.ir_pj_per_byte = 0.96875 * se;
+  k.or_pj_per_byte = 1.4375 * se;
+  k.ir_area_mm2_per_kb = 0.0021 / 2.0 * sa;
+  k.or_area_mm2_per_kb = 0.00077 / 0.25 * sa;
+  k.adder_pj_per_add = 0.05 * se;  // 16-bit add (assumed at 32 nm, as ISAAC's preset)
+  k.buffer_pj_per_byte = 2.02 * se;
+  k.buffer_area_mm2_per_kb = 0.083 / 64.0 * sa;
+  k.buffer_peak_mw = 20.7 * se;
+  k.bus_pj_per_byte = 0.68 * se;  // X-Y bus: per byte per tile segment
+  k.bus_area_mm2 = 0.090 * sa;
+  k.bus_peak_mw = 7.0 * se;
+  k.router_pj_per_flit_hop = 0.0;  // no routers on an X-Y bus
+  k.router_area_mm2 = 0.0;
+  k.router_peak_mw = 0.0;
   k.router_cycles_per_hop = 1;
-  k.digital_pj_per_mac = 0.1;
-  k.digital_pj_per_add = 0.02;
-  k.digital_pj_per_special = 0.1;
-  k.digital_area_mm2 = 0.01;
-  k.digital_peak_mw = 2.0;
+  k.digital_pj_per_mac = 0.7 * se;
+  k.digital_pj_per_add = 0.06 * se;
+  k.digital_pj_per_special = 0.22 * se;
+  k.digital_area_mm2 = 0.0041 * sa;
+  k.digital_peak_mw = 2.65 * se;
   k.offchip_pj_per_byte = 160.0;
   k.offchip_link_mw = 0.0;
   k.chip_other_area_mm2 = 0.0;
+  // LSTP leakage: not in the reference doc; small estimates so that idle time is not free
   k.pe_leak_mw = 0.01;
   k.tile_leak_mw = 0.05;
+  return c;
+}
+
+/// PUMA (Ankit et al., ASPLOS'19; puma-simulator include/config.py, constants.py): 16-bit
+/// weights and inputs, 128x128 crossbars of 2-bit cells, 1-bit DACs, one 8-bit ADC per
+/// crossbar, slices in separate crossbars (8 physical crossbars per 16-bit MVMU), 2 MVMUs per
+/// core, 8 cores per tile, 64 KB eDRAM per tile, 1 GHz, up to 168 tiles per node. One cycle
+/// is one ADC conversion step (1 ns here; PUMA's 8-bit ADC reads 128 columns in 100 ns).
+/// Constants the reference doc gives for PUMA are PUMA's; the rest (crossbar, S&H, S+A,
+/// registers, bus) are ISAAC's Table I figures, which PUMA's constants derive from (same
+/// 32 nm process; ref sections 2.4 and 2.6).
+inline pim_config puma_preset() {
+  pim_config c;
+  c.cell_bits = 2;
+  c.adc_bits = 8;
+  c.cols_per_adc = 128;
+  c.rows_parallel = 128;
+  c.dac_bits = 1;
+  c.weight_bits = 16;
+  c.act_bits = 16;
+  c.arrays_per_pe = 16;  // 2 MVMUs x 8 crossbars
+  c.pes_per_tile = 8;
+  c.tiles = 168;
+  c.clock = units::gigahertz(1.0);
+  c.tile_buffer_bytes = 64 * 1024;
+  c.flip_encoding = false;
+  auto& k = c.k;
+  k.name = "puma-32nm";
+  k.device.calibrated_cell_fj = 1.831;  // ISAAC crossbar: 0.3 mW per 128x128 array, 100 ns
+  k.device.cell_area_um2 = 25.0 / (128.0 * 128.0);
+  k.adc.ref_bits = 8;
+  k.adc.ref_power_mw = 2.0;       // adc_pow_dyn_dict['8'] 1.8 mW + 0.2 mW leakage
+  k.adc.sample_rate_gsps = 1.28;  // adc_lat_dict: 12.5 ns x 8 bits per 128-column read
+  k.adc.ref_area_mm2 = 0.0012;
+  k.dac_pj_per_row_bit = (3.5 + 0.39) * 1e-3 * 100.0;  // 3.5 uW + 0.39 uW leak x 100 ns
+  k.dac_area_um2_per_row = 0.167;                      // 1.67e-7 mm^2
+  k.buffer_pj_per_byte = 17.2 / 32.0;                  // eDRAM: 17.2 pJ per 256-bit access
+  k.buffer_peak_mw = 17.2 / 2.0;                       // one access per 2 cycles at 1 GHz
+  k.tile_leak_mw = 0.46;                               // eDRAM leakage
+  k.router_pj_per_flit_hop = 16.13 / 4.0;              // 16.13 mW per 4-port router at 1 GHz
+  k.router_peak_mw = 16.13;                            // one router per tile (assumed)
+  k.digital_pj_per_mac = 2.4 * 32.0 / 45.0;            // PUMA ALU: 2.4 * 32/45 mW, one cycle
+  k.digital_pj_per_add = 2.4 * 32.0 / 45.0;
+  k.digital_pj_per_special = 0.26;              // sigmoid/tanh unit 0.26 mW, one cycle
+  k.digital_peak_mw = 8.0 * 2.4 * 32.0 / 45.0;  // one ALU per core
+  k.offchip_link_mw = 0.0;  // the published efficiency is the node's, without off-chip links
+  k.chip_other_area_mm2 = 0.0;
   return c;
 }
 

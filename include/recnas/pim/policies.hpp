@@ -455,6 +455,8 @@ using isaac_architecture = architecture<reram_1t1r, amortized_adc, adjacent_colu
                                         offset_unit_column, balanced_replication, mesh>;
 using neurosim_architecture =
     architecture<reram_1t1r, sar_adc, adjacent_columns, unsigned_weights, layer_pipeline, xy_bus>;
+using puma_architecture = architecture<reram_1t1r, amortized_adc, separate_arrays, unsigned_weights,
+                                       layer_pipeline, mesh>;
 using mnsim_architecture =
     architecture<reram_1t1r, mnsim_adc, separate_arrays, differential_pair, layer_pipeline, mesh>;
 

@@ -7,8 +7,9 @@
 //  - digital: work with two dynamic operands or element-wise work (dot-product interaction,
 //    FM, QK^T, softmax, AV, gating, sums, LayerNorm), described by operation counts.
 //  - memory: embedding lookups (tables x rows x width, lookups per example).
-// The supernet emits this description for any architecture; until then the builders below
-// (generic MLPs, the DLRM Criteo model, NASRec blocks) write it by hand.
+// pim/from_architecture.hpp emits it for any supernet architecture (workload_of); the builders
+// below write it by hand (generic MLPs, the DLRM Criteo model, NASRec blocks, NeuroSim's
+// VGG-8).
 
 #include <algorithm>
 #include <array>
@@ -123,8 +124,12 @@ struct layer {
   int act_bits = 0;     // 0: the config's default (input and output activations)
   int replication = 0;  // analog: fixed number of copies (0: the mapping decides)
 
-  // digital: operation counts per example (a MAC is 2 ops; add, compare, exp are 1 each).
+  // digital: operation counts per example. `macs` are the multiply-accumulates of matrix
+  // products with two dynamic operands (2 ops each; the FLOPs convention counts exactly these),
+  // `muls` element-wise multiplications and `adds` element-wise adds, subtracts and compares
+  // (1 op each).
   double macs = 0.0;
+  double muls = 0.0;
   double adds = 0.0;
   double specials = 0.0;  // exp, sigmoid, reciprocal, rsqrt: several cycles each
 
@@ -152,7 +157,7 @@ struct layer {
   }
   /// Operations per example (2 per MAC).
   [[nodiscard]] double op_count() const noexcept {
-    return 2.0 * mac_count() + (cls() == op_class::digital ? adds + specials : 0.0);
+    return 2.0 * mac_count() + (cls() == op_class::digital ? muls + adds + specials : 0.0);
   }
   [[nodiscard]] std::span<const std::int32_t> input_layers() const noexcept {
     return {inputs.data(), static_cast<std::size_t>(n_inputs)};
@@ -202,12 +207,20 @@ struct layer {
   /// NASRec FM: f = (sum_t x_t)^2 - sum_t x_t^2 over `tokens` vectors of `width`.
   static layer fm(std::string name, index tokens, index width) {
     const auto tw = static_cast<double>(tokens * width);
-    return digital(op_kind::fm, std::move(name), tw + static_cast<double>(width), 2.0 * tw, 0.0,
-                   tokens * width, width);
+    const auto w = static_cast<double>(width);
+    // x_t^2 and (sum x)^2 are multiplications; both sums and the difference are adds
+    return digital(op_kind::fm, std::move(name), 0.0, 2.0 * tw + w, 0.0, tokens * width, width)
+        .with_muls(tw + w);
   }
+  /// Adds `muls` element-wise multiplications to a digital layer.
+  layer&& with_muls(double m) && {
+    muls = m;
+    return std::move(*this);
+  }
+  /// sigmoid(g) * x over `width` elements.
   static layer gating(std::string name, index width) {
     const auto w = static_cast<double>(width);
-    return digital(op_kind::gating, std::move(name), w, 0.0, w, 2 * width, width);
+    return digital(op_kind::gating, std::move(name), 0.0, 0.0, w, 2 * width, width).with_muls(w);
   }
   static layer sum(std::string name, index width) {
     return digital(op_kind::sum, std::move(name), 0.0, static_cast<double>(width), 0.0, 2 * width,
@@ -216,8 +229,10 @@ struct layer {
   /// LayerNorm over `rows` rows of `width`: mean, variance, normalise, scale and shift.
   static layer layernorm(std::string name, index rows, index width) {
     const auto n = static_cast<double>(rows * width);
-    return digital(op_kind::layernorm, std::move(name), 2.0 * n, 3.0 * n, static_cast<double>(rows),
-                   rows * width, rows * width);
+    // squares, scale by rstd, gamma (3n multiplications); mean, centre, variance sum, beta (4n)
+    return digital(op_kind::layernorm, std::move(name), 0.0, 4.0 * n, static_cast<double>(rows),
+                   rows * width, rows * width)
+        .with_muls(3.0 * n);
   }
   static layer embedding(std::string name, index tables, index total_rows, index width,
                          index lookups, double zipf_s = 1.05) {
@@ -381,7 +396,8 @@ inline workload dlrm_criteo_kaggle(int weight_bits = 0, int act_bits = 0, bool e
 
 // ---- NASRec operators (reference: nasrec-spec.md section 1.2-1.3; E = 16 everywhere) ----
 
-/// Which NASRec ops a block uses and its widths; the supernet adapter fills one per block.
+/// Which NASRec ops a block uses and its widths (hand-written subnets; supernet architectures go
+/// through pim::workload_of in from_architecture.hpp, which follows the operators exactly).
 struct nasrec_block_spec {
   enum class dense_op : std::uint8_t { fc, dot_product, sigmoid_gating, sum } dense = dense_op::fc;
   enum class sparse_op : std::uint8_t { efc, attention } sparse = sparse_op::efc;
@@ -549,6 +565,71 @@ inline workload nasrec_reference_subnet() {
   }};
   auto w = nasrec_chain(b);
   w.name = "nasrec-reference-subnet";
+  return w;
+}
+
+// ---- VGG-8 on CIFAR-10 (DNN+NeuroSim's example network; ref section 2.6, Table VII) ----
+
+/// NeuroSim's pipeline speed-up of a layer whose input feature map is `ifm` wide (ref section
+/// 1.3, Chip.cpp): speedUp = ceil((IFM / ceil(IFM_max / degree))^2). NeuroSim also caps it
+/// "where no layer idles"; that cap is not described precisely enough to reproduce and is not
+/// applied (the formula's value is used).
+[[nodiscard]] inline int neurosim_speedup(index ifm, index ifm_max, int degree) {
+  expects(ifm >= 1 && ifm_max >= ifm && degree >= 1, "neurosim_speedup needs 1 <= ifm <= ifm_max");
+  const index unit = (ifm_max + degree - 1) / degree;
+  const double r = static_cast<double>(ifm) / static_cast<double>(unit);
+  return std::max(1, static_cast<int>(std::ceil(r * r - 1e-12)));
+}
+
+/// VGG-8 for CIFAR-10 as in DNN+NeuroSim (six 3x3 convolutions 3-128-128-256-256-512-512 with
+/// 2x2 max-pooling after every second one, then FC 8192-1024-10). A convolution is an analog
+/// layer of Cin k^2 rows x Cout columns applied to NeuroSim's numInVector =
+/// ((H - k + 1) / s)^2 input vectors (ref section 2.1; NeuroSim ignores the padding). Max-pools
+/// are digital compares. With `speedup_degree` > 0 every layer gets NeuroSim's pipeline
+/// speed-up (neurosim_speedup) as its fixed replication.
+inline workload vgg8_cifar10(int speedup_degree = 0) {
+  struct conv {
+    index ifm, cin, cout;
+    bool pool;
+  };
+  constexpr std::array<conv, 6> convs{{{32, 3, 128, false},
+                                       {32, 128, 128, true},
+                                       {16, 128, 256, false},
+                                       {16, 256, 256, true},
+                                       {8, 256, 512, false},
+                                       {8, 512, 512, true}}};
+  constexpr index k = 3;
+  constexpr index ifm_max = 32;
+  workload w;
+  w.name = "vgg8-cifar10";
+  auto speedup = [&](index ifm) {
+    return speedup_degree > 0 ? neurosim_speedup(ifm, ifm_max, speedup_degree) : 0;
+  };
+  for (std::size_t i = 0; i < convs.size(); ++i) {
+    const auto& c = convs[i];
+    const index out = c.ifm - k + 1;
+    std::string name = "conv";
+    name += std::to_string(i + 1);
+    auto l = layer::analog(op_kind::fc, name, c.cin * k * k, c.cout, out * out);
+    l.replication = speedup(c.ifm);
+    if (i == 0)
+      w.add(std::move(l), workload::roots);
+    else
+      w.add(std::move(l));
+    if (c.pool) {
+      const index elems = out * out * c.cout;
+      std::string pool = "pool";
+      pool += std::to_string(i + 1);
+      w.add(layer::digital(op_kind::digital_other, std::move(pool), 0.0,
+                           0.75 * static_cast<double>(elems), 0.0, elems, elems / 4));
+    }
+  }
+  auto f1 = layer::fc("fc1", 8192, 1024);
+  f1.replication = speedup(1);
+  w.add(std::move(f1));
+  auto f2 = layer::fc("fc2", 1024, 10);
+  f2.replication = speedup(1);
+  w.add(std::move(f2));
   return w;
 }
 

@@ -63,6 +63,10 @@ TEST_CASE("simulation agrees with the analytic model on DLRM (NeuroSim and MNSIM
                                                                pim::mnsim_preset());
   check_agreement<lbl_sar, pim::naive_mapping>(pim::dlrm_criteo_kaggle(8, 8),
                                                pim::neurosim_preset());
+  check_agreement<lbl_sar, pim::naive_mapping>(pim::vgg8_cifar10(8), pim::neurosim_preset(4, 32),
+                                               2);
+  check_agreement<pim::puma_architecture, pim::pim_aware_mapping>(pim::dlrm_criteo_kaggle(),
+                                                                  pim::puma_preset());
 }
 
 TEST_CASE("simulation agrees with the analytic model on a NASRec subnet") {
