@@ -14,4 +14,5 @@
 #include "recnas/simd/dispatch.hpp"
 #include "recnas/simd/isa.hpp"
 
+#include "recnas/kernels/kernels.hpp"
 #include "recnas/kernels/peak.hpp"
