@@ -26,6 +26,7 @@
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 
+#include "recnas/core/checksum.hpp"
 #include "recnas/core/aligned_buffer.hpp"
 #include "recnas/core/error.hpp"
 #include "recnas/data/block.hpp"
@@ -38,30 +39,13 @@ static_assert(std::endian::native == std::endian::little,
               "recnas data caches are little-endian; add byte swapping to port them");
 
 inline constexpr char cache_magic[8] = {'R', 'E', 'C', 'N', 'A', 'S', 'D', 'C'};
-inline constexpr std::uint32_t cache_version = 1;
+inline constexpr std::uint32_t cache_version = 2;  // 2: checksums are XXH64
 
-/// 64-bit checksum of a byte range (four xxHash64-style lanes over 8-byte words).
+/// 64-bit checksum of a byte range: XXH64 with the given seed (recnas/core/checksum.hpp), so
+/// other tools can verify a cache with any xxHash implementation.
 [[nodiscard]] inline std::uint64_t checksum64(const void* data, std::size_t n,
                                               std::uint64_t seed = 0) noexcept {
-  constexpr std::uint64_t p1 = 0x9E3779B185EBCA87ULL, p2 = 0xC2B2AE3D27D4EB4FULL,
-                          p3 = 0x165667B19E3779F9ULL;
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::uint64_t acc[4] = {seed + p1 + p2, seed + p2, seed, seed - p1};
-  std::size_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    for (int l = 0; l < 4; ++l) {
-      std::uint64_t w;
-      std::memcpy(&w, p + i + 8 * static_cast<std::size_t>(l), 8);
-      acc[l] = std::rotl(acc[l] + w * p2, 31) * p1;
-    }
-  std::uint64_t h = std::rotl(acc[0], 1) + std::rotl(acc[1], 7) + std::rotl(acc[2], 12) +
-                    std::rotl(acc[3], 18) + n;
-  for (; i < n; ++i) h = std::rotl(h ^ (p[i] * p3), 11) * p1;
-  h ^= h >> 33;
-  h *= p2;
-  h ^= h >> 29;
-  h *= p3;
-  return h ^ (h >> 32);
+  return xxh64::of(data, n, seed);
 }
 
 namespace detail {
