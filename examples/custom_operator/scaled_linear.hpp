@@ -1,0 +1,56 @@
+#pragma once
+// A user-written dense operator: y = tanh(W x + b) over the block's concatenated dense inputs.
+// It satisfies recnas::ops::DenseOperator by providing a name and kind, what it reads, its
+// parameters at the largest widths (`declare`), its matrix work (`work`, for FLOPs and the PIM
+// mapper), and forward/backward on the active widths through recnas's segment helpers, so the
+// same code runs inside a supernet (prefix slices of the max-size weight) and standalone.
+
+#include <cmath>
+#include <string_view>
+
+#include <recnas/ops/concepts.hpp>
+#include <recnas/ops/detail/math.hpp>
+
+namespace my_ops {
+
+struct tanh_linear {
+  static constexpr std::string_view name = "tanh_linear";
+  static constexpr recnas::policy_kind kind = recnas::policy_kind::dense_operator;
+  static constexpr recnas::ops::reads inputs = recnas::ops::reads::dense;
+
+  static void declare(const recnas::ops::op_shape& s, recnas::ops::param_declarer& d) {
+    d.matrix("W", s.d, s.in_width, recnas::ops::cols_kind::dense_in);  // slices per input source
+    d.bias("b", s.d, s.in_width);
+  }
+  static void work(const recnas::ops::op_shape& s, recnas::ops::work_sink& w) {
+    w.matmul("tanh_linear", s.d, s.in_width, 1);
+  }
+  template <class T>
+  static void forward(const recnas::ops::op_io<T>& io, recnas::ops::tape<T>& t, T* y,
+                      recnas::index ldy) {
+    const auto& W = io.params[0];
+    recnas::ops::detail::linear_forward<T>(io.batch, io.dense, W.w, W.cols, io.params[1].w,
+                                           io.shape.d, y, ldy);
+    for (recnas::index b = 0; b < io.batch; ++b) {
+      for (recnas::index c = 0; c < io.shape.d; ++c) y[b * ldy + c] = std::tanh(y[b * ldy + c]);
+    }
+    t.p[0] = y;  // the output stays intact until backward (a network guarantee)
+    t.n[0] = ldy;
+  }
+  template <class T>
+  static void backward(const recnas::ops::op_io<T>& io, const recnas::ops::tape<T>& t, const T* dy,
+                       recnas::index lddy) {
+    const recnas::index B = io.batch, n = io.shape.d;
+    T* g = io.scratch->alloc(B * n);
+    for (recnas::index b = 0; b < B; ++b) {
+      for (recnas::index c = 0; c < n; ++c) {
+        const T yv = t.p[0][b * t.n[0] + c];
+        g[b * n + c] = dy[b * lddy + c] * (T(1) - yv * yv);
+      }
+    }
+    const auto& W = io.params[0];
+    recnas::ops::detail::linear_backward<T>(B, io.dense, W.w, W.g, W.cols, io.params[1].g, n, g, n);
+  }
+};
+
+}  // namespace my_ops

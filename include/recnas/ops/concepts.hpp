@@ -1,0 +1,371 @@
+#pragma once
+// The operator policy interface. An operator is a stateless type: it declares its parameters
+// at the largest widths, describes its matrix work (FLOPs and the PIM mapper's view), and runs
+// forward/backward on the *active* widths of one block, reading prefix slices of the declared
+// parameters. The same code therefore runs a supernet slice and a standalone subnet: only the
+// column offsets of the input segments differ.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "recnas/core/aligned_buffer.hpp"
+#include "recnas/core/concepts.hpp"
+#include "recnas/core/error.hpp"
+#include "recnas/core/tensor.hpp"
+
+namespace recnas::ops {
+
+/// Embedding width of every sparse tensor (NASRec fixes it at 16).
+inline constexpr index embed_dim = 16;
+
+/// Which of a block's inputs an operator reads.
+enum class reads : std::uint8_t {
+  none = 0,
+  dense = 1,       // the concatenation of the block's dense sources
+  sparse = 2,      // the token concatenation of the block's sparse sources
+  left_right = 4,  // two single dense sources (binary operators)
+};
+[[nodiscard]] constexpr reads operator|(reads a, reads b) noexcept {
+  return static_cast<reads>(static_cast<std::uint8_t>(a) | static_cast<std::uint8_t>(b));
+}
+[[nodiscard]] constexpr bool has(reads set, reads r) noexcept {
+  return (static_cast<std::uint8_t>(set) & static_cast<std::uint8_t>(r)) != 0;
+}
+
+/// Widths an operator works with: either the active widths of one subnet, or (with
+/// `all_subshapes`) the largest widths of a supernet slot, in which case `declare` must
+/// declare every parameter that any smaller shape may need.
+struct op_shape {
+  index in_width = 0;    // dense concatenation width (columns of the input weights)
+  index in_tokens = 0;   // sparse concatenation token count
+  index left_width = 0;  // binary operators: the two operand widths
+  index right_width = 0;
+  index d = 0;             // dense output width
+  index s = 0;             // sparse output tokens
+  bool layernorm = false;  // supernet-style LN after projections (no bias then)
+  bool all_subshapes = false;
+};
+
+/// How a parameter's columns map onto the inputs (so that a subnet's slice can be copied).
+enum class cols_kind : std::uint8_t {
+  prefix,    // columns [0, c) are the active ones
+  dense_in,  // one column range per selected dense source
+  token_in,  // one column range per selected sparse source (op tokens, then merger tokens)
+};
+
+enum class init_kind : std::uint8_t {
+  uniform_fan_in,  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's nn.Linear default
+  constant,        // every element = value (LayerNorm gamma/beta)
+};
+
+struct param_decl {
+  std::string name;
+  index rows = 0;  // active rows are always a prefix
+  index cols = 1;  // 1 for vectors
+  cols_kind cols_map = cols_kind::prefix;
+  init_kind init = init_kind::uniform_fan_in;
+  double value = 0.0;  // constant init value
+  index fan_in = 1;
+  [[nodiscard]] index size() const noexcept { return rows * cols; }
+};
+
+/// Collects an operator's parameter slots. Slots are numbered in the order they are added,
+/// and an operator always adds the same slots (an unused one has zero rows).
+class param_declarer {
+ public:
+  void matrix(std::string name, index rows, index cols, cols_kind map = cols_kind::prefix) {
+    decls_.push_back({std::move(name), rows, cols, map, init_kind::uniform_fan_in, 0.0, cols});
+  }
+  /// A bias of `n` entries for a layer of fan-in `fan_in`.
+  void bias(std::string name, index n, index fan_in) {
+    decls_.push_back(
+        {std::move(name), n, 1, cols_kind::prefix, init_kind::uniform_fan_in, 0.0, fan_in});
+  }
+  void constant(std::string name, index n, double value) {
+    decls_.push_back({std::move(name), n, 1, cols_kind::prefix, init_kind::constant, value, 1});
+  }
+  /// Either a bias (no LayerNorm) or a LayerNorm gamma/beta pair; always three slots.
+  void bias_or_layernorm(const std::string& prefix, index n, index fan_in, bool layernorm) {
+    bias(prefix + ".b", layernorm ? 0 : n, fan_in);
+    constant(prefix + ".ln_g", layernorm ? n : 0, 1.0);
+    constant(prefix + ".ln_b", layernorm ? n : 0, 0.0);
+  }
+  [[nodiscard]] const std::vector<param_decl>& decls() const noexcept { return decls_; }
+  [[nodiscard]] std::vector<param_decl>& decls() noexcept { return decls_; }
+
+ private:
+  std::vector<param_decl> decls_;
+};
+
+/// One matrix product of an operator, per example: out[rows x vectors] = W[rows x inner] *
+/// X[inner x vectors]. `weights` is true when the left factor is a stored parameter (a PIM
+/// crossbar can hold it), false for activation-activation products (attention, DP).
+struct matmul_work {
+  std::string_view what;
+  index rows = 0;
+  index inner = 0;
+  index vectors = 1;
+  bool weights = true;
+  [[nodiscard]] double macs() const noexcept {
+    return static_cast<double>(rows) * static_cast<double>(inner) * static_cast<double>(vectors);
+  }
+};
+
+/// What an operator computes per example. FLOPs follow the reference's fvcore convention:
+/// one per multiply-accumulate, plus 5 per element of an affine LayerNorm.
+struct work_sink {
+  std::vector<matmul_work> matmuls;
+  double layernorm_elements = 0;
+  void matmul(std::string_view what, index rows, index inner, index vectors, bool weights = true) {
+    matmuls.push_back({what, rows, inner, vectors, weights});
+  }
+  void layernorm(index elements) { layernorm_elements += static_cast<double>(elements); }
+  [[nodiscard]] double flops() const noexcept {
+    double f = 5.0 * layernorm_elements;
+    for (const auto& m : matmuls) f += m.macs();
+    return f;
+  }
+};
+
+/// A piece of a concatenated dense input: x is [batch, width] with row stride ld; its weight
+/// columns start at `col` in the consuming layer's weight. dx (same strides) receives the
+/// gradient; it may be null for inputs that need none.
+template <class T>
+struct dense_seg {
+  const T* x = nullptr;
+  T* dx = nullptr;
+  index ld = 0;
+  index width = 0;
+  index col = 0;
+};
+
+/// A piece of a token-concatenated input: x is [batch, tokens, E] with batch stride bs and
+/// token stride E; weight column `col` belongs to its first token.
+template <class T>
+struct token_seg {
+  const T* x = nullptr;
+  T* dx = nullptr;
+  index bs = 0;
+  index tokens = 0;
+  index col = 0;
+};
+
+/// A parameter slot: the declared (largest) tensor, its gradient, rows x cols row-major.
+template <class T>
+struct param_ref {
+  T* w = nullptr;
+  T* g = nullptr;
+  index rows = 0;
+  index cols = 1;
+  [[nodiscard]] bool present() const noexcept { return rows > 0; }
+};
+
+/// A chunked bump allocator: pointers stay valid until reset(), which keeps the memory.
+template <class T>
+class arena {
+ public:
+  T* alloc(index n) {
+    const auto want = round_up(static_cast<std::size_t>(n > 0 ? n : 1), 16);
+    if (chunk_ < chunks_.size() && used_ + want > chunks_[chunk_].size()) {
+      ++chunk_;
+      used_ = 0;
+    }
+    if (chunk_ >= chunks_.size()) {
+      chunks_.emplace_back(std::max<std::size_t>(want, std::size_t{1} << 18));
+      used_ = 0;
+    }
+    T* p = chunks_[chunk_].data() + used_;
+    used_ += want;
+    total_ += want;
+    return p;
+  }
+  T* zeros(index n) {
+    T* p = alloc(n);
+    std::fill(p, p + n, T(0));
+    return p;
+  }
+  /// Forgets every allocation; if the last round needed several chunks, merges them.
+  void reset() {
+    if (chunks_.size() > 1) {
+      const std::size_t total = std::max(total_, capacity());
+      chunks_.clear();
+      chunks_.emplace_back(total);
+    }
+    chunk_ = 0;
+    used_ = 0;
+    total_ = 0;
+  }
+  [[nodiscard]] std::size_t capacity() const noexcept {
+    std::size_t c = 0;
+    for (const auto& ch : chunks_) c += ch.size();
+    return c;
+  }
+
+ private:
+  std::vector<aligned_buffer<T>> chunks_;
+  std::size_t chunk_ = 0;
+  std::size_t used_ = 0;
+  std::size_t total_ = 0;
+};
+
+/// What an operator saves in forward for its backward (pointers into the arena).
+template <class T>
+struct tape {
+  std::array<T*, 16> p{};
+  std::array<index, 8> n{};
+};
+
+/// Everything an operator sees of its block in one call.
+template <class T>
+struct op_io {
+  index batch = 0;
+  op_shape shape;                        // active widths
+  std::span<const dense_seg<T>> dense;   // reads::dense
+  std::span<const token_seg<T>> tokens;  // reads::sparse
+  dense_seg<T> left, right;              // reads::left_right
+  std::span<const param_ref<T>> params;  // the operator's slots, in declaration order
+  arena<T>* scratch = nullptr;           // forward saves and backward temporaries
+};
+
+// ---- the concepts -------------------------------------------------------------------------
+
+namespace detail {
+struct probe_dense_out {};
+}  // namespace detail
+
+/// Common to every operator: a name, a kind, which inputs it reads, its parameter
+/// declaration and its work description.
+template <class Op>
+concept OperatorBase = Named<Op> && HasPolicyKind<Op> &&
+    requires(const op_shape& s, param_declarer& d, work_sink& w) {
+  { Op::inputs } -> std::convertible_to<reads>;
+  { Op::declare(s, d) } -> std::same_as<void>;
+  { Op::work(s, w) } -> std::same_as<void>;
+};
+
+/// A dense operator: [B, in] -> [B, d]. forward writes y (row stride ldy); backward reads dy
+/// and accumulates into the inputs' dx and the parameters' gradients.
+template <class Op>
+concept DenseOperator = OperatorBase<Op> &&(Op::kind == policy_kind::dense_operator) &&
+                        requires(const op_io<float>& io, tape<float>& t, float* y, const float* dy,
+                                 index ld) {
+  { Op::forward(io, t, y, ld) } -> std::same_as<void>;
+  { Op::backward(io, std::as_const(t), dy, ld) } -> std::same_as<void>;
+}
+&&requires(const op_io<double>& io, tape<double>& t, double* y, const double* dy, index ld) {
+  { Op::forward(io, t, y, ld) } -> std::same_as<void>;
+  { Op::backward(io, std::as_const(t), dy, ld) } -> std::same_as<void>;
+};
+
+/// A sparse operator: [B, T, E] -> [B, s, E]; y has batch stride `bs` (the block's token
+/// buffer also holds merger tokens after the s operator tokens).
+template <class Op>
+concept SparseOperator = OperatorBase<Op> &&(Op::kind == policy_kind::sparse_operator) &&
+                         requires(const op_io<float>& io, tape<float>& t, float* y, const float* dy,
+                                  index bs) {
+  { Op::forward(io, t, y, bs) } -> std::same_as<void>;
+  { Op::backward(io, std::as_const(t), dy, bs) } -> std::same_as<void>;
+}
+&&requires(const op_io<double>& io, tape<double>& t, double* y, const double* dy, index bs) {
+  { Op::forward(io, t, y, bs) } -> std::same_as<void>;
+  { Op::backward(io, std::as_const(t), dy, bs) } -> std::same_as<void>;
+};
+
+/// Direction of a merger ("operator-balancing interaction module").
+enum class merge_direction : std::uint8_t {
+  dense_to_sparse,  // appends `tokens` tokens computed from the block's dense output
+  sparse_to_dense,  // adds a [B, d] term computed from the sparse operator's output
+};
+
+/// A merger: a per-block on/off module between the block's dense and sparse outputs.
+/// dense_to_sparse mergers read io.dense (one segment: the block's dense output) and write
+/// `tokens` tokens; sparse_to_dense mergers read io.tokens (the sparse operator's output) and
+/// *add* their [B, d] result into y. `reads_merged(shape)` says whether a dense_to_sparse
+/// merger sees the dense output after the sparse_to_dense terms were added (the reference's
+/// in-place quirk when the projection is skipped).
+template <class M>
+concept Merger = Named<M> && HasPolicyKind<M> &&(M::kind == policy_kind::merger) &&
+                 requires(const op_shape& s, param_declarer& d, work_sink& w,
+                          const op_io<float>& io, tape<float>& t, float* y, const float* dy,
+                          index ld) {
+  { M::direction } -> std::convertible_to<merge_direction>;
+  { M::tokens } -> std::convertible_to<index>;
+  { M::declare(s, d) } -> std::same_as<void>;
+  { M::work(s, w) } -> std::same_as<void>;
+  { M::reads_merged(s) } -> std::same_as<bool>;
+  { M::forward(io, t, y, ld) } -> std::same_as<void>;
+  { M::backward(io, std::as_const(t), dy, ld) } -> std::same_as<void>;
+};
+
+/// One readable message per violated requirement, for the entry points (space<...>).
+template <class Op>
+consteval bool check_dense_operator() {
+  if constexpr (!check_policy<Op, policy_kind::dense_operator>()) {
+    return false;
+  } else if constexpr (!OperatorBase<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: a dense operator needs `static constexpr recnas::ops::reads inputs`, "
+                  "`static void declare(const op_shape&, param_declarer&)` and `static void "
+                  "work(const op_shape&, work_sink&)` (see recnas/ops/concepts.hpp).");
+    return false;
+  } else if constexpr (!DenseOperator<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: a dense operator needs `template <class T> static void forward(const "
+                  "op_io<T>&, tape<T>&, T* y, index ldy)` and `template <class T> static void "
+                  "backward(const op_io<T>&, const tape<T>&, const T* dy, index ldy)`.");
+    return false;
+  } else {
+    return true;
+  }
+}
+
+template <class Op>
+consteval bool check_sparse_operator() {
+  if constexpr (!check_policy<Op, policy_kind::sparse_operator>()) {
+    return false;
+  } else if constexpr (!OperatorBase<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: a sparse operator needs `static constexpr recnas::ops::reads inputs`, "
+                  "`static void declare(const op_shape&, param_declarer&)` and `static void "
+                  "work(const op_shape&, work_sink&)` (see recnas/ops/concepts.hpp).");
+    return false;
+  } else if constexpr (!SparseOperator<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: a sparse operator needs `template <class T> static void forward(const "
+                  "op_io<T>&, tape<T>&, T* y, index batch_stride)` and the matching backward.");
+    return false;
+  } else {
+    return true;
+  }
+}
+
+template <class M>
+consteval bool check_merger() {
+  if constexpr (!check_policy<M, policy_kind::merger>()) {
+    return false;
+  } else if constexpr (!Merger<M>) {
+    static_assert(recnas::detail::always_false<M>,
+                  "recnas: a merger needs `direction`, `tokens`, declare, work, reads_merged, "
+                  "forward and backward (see recnas::ops::Merger in recnas/ops/concepts.hpp).");
+    return false;
+  } else {
+    return true;
+  }
+}
+
+/// k = round(sqrt(2 d)): the Dot-Product token count for output width d (reference rule).
+[[nodiscard]] inline index dp_tokens(index d) noexcept {
+  return static_cast<index>(std::lround(std::sqrt(2.0 * static_cast<double>(d))));
+}
+/// Strict lower-triangle pair count of k+1 stacked vectors.
+[[nodiscard]] constexpr index dp_pairs(index k) noexcept { return k * (k + 1) / 2; }
+
+}  // namespace recnas::ops

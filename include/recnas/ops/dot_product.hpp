@@ -1,0 +1,121 @@
+#pragma once
+// Dot-Product (reference `dot-product`). The dense input is projected to E = 16 (+LN; skipped
+// when its width is already 16); the sparse tokens are projected T -> k over the token axis
+// (+LN over k; skipped when T == k), k = round(sqrt(2 d)); the stack [dense; k tokens] of k+1
+// vectors gives the strict lower triangle of its Gram matrix, k(k+1)/2 pairs in row-major
+// order (so the pairs of a smaller k are a prefix), projected to d (+LN; skipped when the pair
+// count equals d). No activation, and the raw dense vector is not concatenated (unlike DLRM).
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "recnas/ops/concepts.hpp"
+#include "recnas/ops/detail/math.hpp"
+
+namespace recnas::ops {
+
+struct dot_product {
+  static constexpr std::string_view name = "dot_product";
+  static constexpr policy_kind kind = policy_kind::dense_operator;
+  static constexpr reads inputs = reads::dense | reads::sparse;
+
+  static index k(const op_shape& s) { return dp_tokens(s.d); }
+  static index pairs(const op_shape& s) { return dp_pairs(k(s)); }
+  static bool skip_dense(const op_shape& s) { return !s.all_subshapes && s.in_width == embed_dim; }
+  static bool skip_tokens(const op_shape& s) { return !s.all_subshapes && s.in_tokens == k(s); }
+  static bool skip_pairs(const op_shape& s) { return !s.all_subshapes && pairs(s) == s.d; }
+
+  static void declare(const op_shape& s, param_declarer& d) {
+    const bool pd = !skip_dense(s), pt = !skip_tokens(s), pp = !skip_pairs(s);
+    d.matrix("dense.W", pd ? embed_dim : 0, s.in_width, cols_kind::dense_in);
+    d.bias_or_layernorm("dense", pd ? embed_dim : 0, s.in_width, s.layernorm);
+    d.matrix("tokens.W", pt ? k(s) : 0, s.in_tokens, cols_kind::token_in);
+    d.bias_or_layernorm("tokens", pt ? k(s) : 0, s.in_tokens, s.layernorm);
+    d.matrix("pairs.W", pp ? s.d : 0, pairs(s));
+    d.bias_or_layernorm("pairs", pp ? s.d : 0, pairs(s), s.layernorm);
+  }
+  static void work(const op_shape& s, work_sink& w) {
+    if (!skip_dense(s)) {
+      w.matmul("dp.dense_proj", embed_dim, s.in_width, 1);
+      if (s.layernorm) w.layernorm(embed_dim);
+    }
+    if (!skip_tokens(s)) {
+      w.matmul("dp.token_proj", k(s), s.in_tokens, embed_dim);
+      if (s.layernorm) w.layernorm(k(s) * embed_dim);
+    }
+    w.matmul("dp.gram", k(s) + 1, embed_dim, k(s) + 1, false);
+    if (!skip_pairs(s)) {
+      w.matmul("dp.pair_proj", s.d, pairs(s), 1);
+      if (s.layernorm) w.layernorm(s.d);
+    }
+  }
+
+  template <class T>
+  static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    const index B = io.batch, kk = k(io.shape), P = pairs(io.shape), n = io.shape.d;
+    const index sbs = (kk + 1) * embed_dim;
+    T* stack = io.scratch->alloc(B * sbs);
+    detail::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs,
+                                     t, 0);
+    detail::token_projection_forward(io, 4, kk, skip_tokens(io.shape), stack + embed_dim, sbs, t,
+                                     2);
+    T* pr = io.scratch->alloc(B * P);
+    parallel::parallel_rows(B, static_cast<double>(B * P * embed_dim), [&](index b0, index b1) {
+      for (index b = b0; b < b1; ++b) {
+        const T* S = stack + b * sbs;
+        T* out = pr + b * P;
+        index p = 0;
+        for (index i = 1; i <= kk; ++i) {
+          for (index j = 0; j < i; ++j) {
+            T acc = 0;
+            for (index e = 0; e < embed_dim; ++e)
+              acc += S[i * embed_dim + e] * S[j * embed_dim + e];
+            out[p++] = acc;
+          }
+        }
+      }
+    });
+    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{pr, nullptr, P, P, 0}};
+    detail::dense_projection_forward<T>(io, 8, xs, n, skip_pairs(io.shape), y, ldy, t, 4);
+    t.p[6] = stack;
+    t.p[7] = pr;
+  }
+
+  template <class T>
+  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const index B = io.batch, kk = k(io.shape), P = pairs(io.shape), n = io.shape.d;
+    const index sbs = (kk + 1) * embed_dim;
+    T* g = io.scratch->alloc(B * n);
+    detail::copy_block(dy, lddy, g, n, B, n);
+    T* dpr = io.scratch->zeros(B * P);
+    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{t.p[7], dpr, P, P, 0}};
+    detail::dense_projection_backward<T>(io, 8, xs, n, skip_pairs(io.shape), g, n, t, 4);
+    const T* stack = t.p[6];
+    T* dstack = io.scratch->zeros(B * sbs);
+    parallel::parallel_rows(B, 2.0 * static_cast<double>(B * P * embed_dim),
+                            [&](index b0, index b1) {
+                              for (index b = b0; b < b1; ++b) {
+                                const T* S = stack + b * sbs;
+                                T* dS = dstack + b * sbs;
+                                const T* dp = dpr + b * P;
+                                index p = 0;
+                                for (index i = 1; i <= kk; ++i) {
+                                  for (index j = 0; j < i; ++j) {
+                                    const T gz = dp[p++];
+                                    for (index e = 0; e < embed_dim; ++e) {
+                                      dS[i * embed_dim + e] += gz * S[j * embed_dim + e];
+                                      dS[j * embed_dim + e] += gz * S[i * embed_dim + e];
+                                    }
+                                  }
+                                }
+                              }
+                            });
+    detail::token_projection_backward(io, 4, kk, skip_tokens(io.shape), dstack + embed_dim, sbs, t,
+                                      2);
+    detail::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs,
+                                      t, 0);
+  }
+};
+
+}  // namespace recnas::ops

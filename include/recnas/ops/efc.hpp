@@ -1,0 +1,43 @@
+#pragma once
+// EFC (reference `linear-3d`, ElasticLinear3D, "embedding FC"): a linear layer over the token
+// axis (T -> s, weights shared by the 16 channels), LN? over the s axis, ReLU. It mixes
+// features and never changes the embedding width.
+
+#include <string_view>
+
+#include "recnas/ops/concepts.hpp"
+#include "recnas/ops/detail/math.hpp"
+
+namespace recnas::ops {
+
+struct efc {
+  static constexpr std::string_view name = "efc";
+  static constexpr policy_kind kind = policy_kind::sparse_operator;
+  static constexpr reads inputs = reads::sparse;
+
+  static void declare(const op_shape& s, param_declarer& d) {
+    d.matrix("W", s.s, s.in_tokens, cols_kind::token_in);
+    d.bias_or_layernorm("W", s.s, s.in_tokens, s.layernorm);
+  }
+  static void work(const op_shape& s, work_sink& w) {
+    w.matmul("efc", s.s, s.in_tokens, embed_dim);
+    if (s.layernorm) w.layernorm(s.s * embed_dim);
+  }
+  template <class T>
+  static void forward(const op_io<T>& io, tape<T>& t, T* y, index bs) {
+    detail::token_projection_forward(io, 0, io.shape.s, false, y, bs, t, 0);
+    detail::relu_forward(y, io.batch, io.shape.s * embed_dim, bs);
+    t.p[2] = y;
+    t.n[0] = bs;
+  }
+  template <class T>
+  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index bs) {
+    const index B = io.batch, w = io.shape.s * embed_dim;
+    T* g = io.scratch->alloc(B * w);
+    detail::copy_block(dy, bs, g, w, B, w);
+    detail::relu_backward(g, w, t.p[2], t.n[0], B, w);
+    detail::token_projection_backward(io, 0, io.shape.s, false, g, w, t, 0);
+  }
+};
+
+}  // namespace recnas::ops

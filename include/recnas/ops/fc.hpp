@@ -1,0 +1,43 @@
+#pragma once
+// FC (reference `linear-2d`, ElasticLinear): y = ReLU(LN?(W x [+ b])) over the concatenated
+// dense inputs. LayerNorm (supernet style) replaces the bias.
+
+#include <algorithm>
+#include <string_view>
+
+#include "recnas/ops/concepts.hpp"
+#include "recnas/ops/detail/math.hpp"
+
+namespace recnas::ops {
+
+struct fc {
+  static constexpr std::string_view name = "fc";
+  static constexpr policy_kind kind = policy_kind::dense_operator;
+  static constexpr reads inputs = reads::dense;
+
+  static void declare(const op_shape& s, param_declarer& d) {
+    d.matrix("W", s.d, s.in_width, cols_kind::dense_in);
+    d.bias_or_layernorm("W", s.d, s.in_width, s.layernorm);
+  }
+  static void work(const op_shape& s, work_sink& w) {
+    w.matmul("fc", s.d, s.in_width, 1);
+    if (s.layernorm) w.layernorm(s.d);
+  }
+  template <class T>
+  static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    detail::dense_projection_forward(io, 0, io.dense, io.shape.d, false, y, ldy, t, 0);
+    detail::relu_forward(y, io.batch, io.shape.d, ldy);
+    t.p[2] = y;
+    t.n[0] = ldy;
+  }
+  template <class T>
+  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const index B = io.batch, n = io.shape.d;
+    T* g = io.scratch->alloc(B * n);
+    detail::copy_block(dy, lddy, g, n, B, n);
+    detail::relu_backward(g, n, t.p[2], t.n[0], B, n);
+    detail::dense_projection_backward(io, 0, io.dense, n, false, g, n, t, 0);
+  }
+};
+
+}  // namespace recnas::ops

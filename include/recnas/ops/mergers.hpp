@@ -1,0 +1,118 @@
+#pragma once
+// The two "operator-balancing interaction modules" of NASRec, each an on/off bit per block.
+//   dense_to_sparse (reference `dense_sparse_interact`): p = LN?(Linear(d -> 8*16)(dense)),
+//     reshaped to 8 tokens appended after the sparse operator's tokens; skipped (a pure
+//     reshape) when d == 128. In that case the reference's tokens alias the dense output, so
+//     they include the sparse_to_dense term added in place afterwards (reads_merged).
+//   sparse_to_dense (reference `deep_fm`): f = (sum_t x_t)^2 - sum_t x_t^2 per channel (no 1/2,
+//     no channel sum) over the sparse operator's output, then LN?(Linear(16 -> d)), *added* to
+//     the dense output; the projection is skipped when d == 16.
+
+#include <array>
+#include <string_view>
+
+#include "recnas/ops/concepts.hpp"
+#include "recnas/ops/detail/math.hpp"
+
+namespace recnas::ops {
+
+struct dense_to_sparse {
+  static constexpr std::string_view name = "dense_to_sparse";
+  static constexpr policy_kind kind = policy_kind::merger;
+  static constexpr merge_direction direction = merge_direction::dense_to_sparse;
+  static constexpr index tokens = 8;
+  static constexpr index width = tokens * embed_dim;
+
+  static bool skip(const op_shape& s) { return !s.all_subshapes && s.d == width; }
+  static bool reads_merged(const op_shape& s) { return skip(s); }
+  static void declare(const op_shape& s, param_declarer& d) {
+    const bool p = !skip(s);
+    d.matrix("W", p ? width : 0, s.d);
+    d.bias_or_layernorm("W", p ? width : 0, s.d, s.layernorm);
+  }
+  static void work(const op_shape& s, work_sink& w) {
+    if (skip(s)) return;
+    w.matmul("dense_to_sparse", width, s.d, 1);
+    if (s.layernorm) w.layernorm(width);
+  }
+  /// io.dense: one segment, the block's dense output [B, d]; y: the 8 tokens, row stride ld.
+  template <class T>
+  static void forward(const op_io<T>& io, tape<T>& t, T* y, index ld) {
+    detail::dense_projection_forward(io, 0, io.dense, width, skip(io.shape), y, ld, t, 0);
+  }
+  template <class T>
+  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index ld) {
+    T* g = io.scratch->alloc(io.batch * width);
+    detail::copy_block(dy, ld, g, width, io.batch, width);
+    detail::dense_projection_backward(io, 0, io.dense, width, skip(io.shape), g, width, t, 0);
+  }
+};
+
+struct sparse_to_dense {
+  static constexpr std::string_view name = "sparse_to_dense";
+  static constexpr policy_kind kind = policy_kind::merger;
+  static constexpr merge_direction direction = merge_direction::sparse_to_dense;
+  static constexpr index tokens = 0;
+
+  static bool skip(const op_shape& s) { return !s.all_subshapes && s.d == embed_dim; }
+  static bool reads_merged(const op_shape&) { return false; }
+  static void declare(const op_shape& s, param_declarer& d) {
+    const bool p = !skip(s);
+    d.matrix("W", p ? s.d : 0, embed_dim);
+    d.bias_or_layernorm("W", p ? s.d : 0, embed_dim, s.layernorm);
+  }
+  static void work(const op_shape& s, work_sink& w) {
+    if (skip(s)) return;
+    w.matmul("sparse_to_dense", s.d, embed_dim, 1);
+    if (s.layernorm) w.layernorm(s.d);
+  }
+  /// io.tokens: one segment, the sparse operator's output; adds its [B, d] term into y.
+  template <class T>
+  static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    constexpr index E = embed_dim;
+    const index B = io.batch, n = io.shape.d;
+    const auto& x = io.tokens[0];
+    T* sum = io.scratch->zeros(B * E);
+    T* f = io.scratch->alloc(B * E);
+    for (index b = 0; b < B; ++b) {
+      for (index e = 0; e < E; ++e) {
+        T s1 = 0, s2 = 0;
+        for (index k = 0; k < x.tokens; ++k) {
+          const T v = x.x[b * x.bs + k * E + e];
+          s1 += v;
+          s2 += v * v;
+        }
+        sum[b * E + e] = s1;
+        f[b * E + e] = s1 * s1 - s2;
+      }
+    }
+    T* p = io.scratch->alloc(B * n);
+    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{f, nullptr, E, E, 0}};
+    detail::dense_projection_forward<T>(io, 0, xs, n, skip(io.shape), p, n, t, 0);
+    detail::add_block(p, n, y, ldy, B, n);
+    t.p[2] = sum;
+    t.p[3] = f;
+  }
+  template <class T>
+  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index ldy) {
+    constexpr index E = embed_dim;
+    const index B = io.batch, n = io.shape.d;
+    const auto& x = io.tokens[0];
+    T* g = io.scratch->alloc(B * n);
+    detail::copy_block(dy, ldy, g, n, B, n);
+    T* df = io.scratch->zeros(B * E);
+    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{t.p[3], df, E, E, 0}};
+    detail::dense_projection_backward<T>(io, 0, xs, n, skip(io.shape), g, n, t, 0);
+    if (x.dx == nullptr) return;
+    for (index b = 0; b < B; ++b) {
+      for (index k = 0; k < x.tokens; ++k) {
+        for (index e = 0; e < E; ++e) {
+          const T v = x.x[b * x.bs + k * E + e];
+          x.dx[b * x.bs + k * E + e] += T(2) * (t.p[2][b * E + e] - v) * df[b * E + e];
+        }
+      }
+    }
+  }
+};
+
+}  // namespace recnas::ops
