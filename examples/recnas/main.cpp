@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <recnas/recnas.hpp>
+#include <recnas/supernet/architecture.hpp>
+#include <recnas/supernet/space.hpp>
 
 #include "cli.hpp"
 
@@ -22,8 +24,16 @@ void print_overview() {
                   .data(),
               recnas::parallel::hardware_threads());
   std::printf("search spaces:\n");
-  std::printf("  nasrec-full   NASRec-Full: FC, Dot-Product, Sigmoid-Gating, Sum | Attention, EFC\n");
-  std::printf("  nasrec-small  NASRec-Small: FC, Dot-Product | EFC\n");
+  auto describe = []<class S>() {
+    std::string dense, sparse;
+    for (int i = 0; i < S::num_dense_ops; ++i) dense += (i ? ", " : "") + std::string(S::dense_op_name(i));
+    for (int i = 0; i < S::num_sparse_ops; ++i) sparse += (i ? ", " : "") + std::string(S::sparse_op_name(i));
+    std::printf("  %-13s %d blocks; dense ops: %s; sparse ops: %s; ~10^%.1f architectures\n",
+                std::string(S::name).c_str(), S::num_blocks, dense.c_str(), sparse.c_str(),
+                recnas::supernet::log10_space_size<S>());
+  };
+  describe.template operator()<recnas::supernet::nasrec_full>();
+  describe.template operator()<recnas::supernet::nasrec_small>();
   std::printf("subcommands:\n");
   auto cmds = recnas_cli::registry();
   std::sort(cmds.begin(), cmds.end(), [](auto& a, auto& b) { return a.name < b.name; });
