@@ -19,7 +19,7 @@ function(recnas_enable_simd_dispatch target)
   set(_isas avx2 avx512)
   set(_avx2_tag "xsimd::fma3<xsimd::avx2>")
   set(_avx2_flags -mavx2 -mfma)
-  set(_avx512_tag "xsimd::avx512bw")
+  set(_avx512_tag "xsimd::avx512dq")  # see recnas::simd::fallback_arch
   set(_avx512_flags -mavx2 -mfma -mavx512f -mavx512cd -mavx512bw -mavx512dq -mavx512vl)
   set(_outdir "${CMAKE_CURRENT_BINARY_DIR}/recnas_dispatch/${target}")
   foreach(isa IN LISTS _isas)

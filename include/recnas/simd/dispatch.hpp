@@ -10,6 +10,10 @@
 //
 // Rule for ISA translation units: they call install() only, never get(), so no code built for
 // the caller's default architecture is ever compiled with wider-ISA flags (an ODR hazard).
+// They define RECNAS_ISA_TRANSLATION_UNIT before including the kernels, and every kernel
+// header hides its public (non-template, dispatching) entry points behind it: an inline
+// function compiled with AVX-512 flags in one translation unit could otherwise be the copy the
+// linker keeps, and crash a machine without AVX-512.
 
 #include <array>
 #include <atomic>
@@ -24,7 +28,7 @@ namespace recnas::simd {
 /// A kernel table: default-constructible aggregate with a per-architecture factory.
 template <class T>
 concept KernelTable = std::default_initializable<T> && requires {
-  { T::template make<xsimd::default_arch>() } -> std::same_as<T>;
+  { T::template make<fallback_arch>() } -> std::same_as<T>;
 };
 
 template <class Table>
@@ -54,8 +58,7 @@ class dispatcher {
     for (int level = top; level > 0; --level) {
       if (slots()[level].load(std::memory_order_acquire) != nullptr) return static_cast<isa>(level);
     }
-    return isa_of<xsimd::default_arch>() <= static_cast<isa>(top) ? isa_of<xsimd::default_arch>()
-                                                                  : isa::generic;
+    return isa_of<fallback_arch>() <= static_cast<isa>(top) ? isa_of<fallback_arch>() : isa::generic;
   }
 
   /// Whether an ISA translation unit installed a table for `level`.
@@ -69,7 +72,7 @@ class dispatcher {
     return s;
   }
   static const Table& fallback() {
-    static const Table t = Table::template make<xsimd::default_arch>();
+    static const Table t = Table::template make<fallback_arch>();
     return t;
   }
 };

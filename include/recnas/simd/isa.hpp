@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -97,6 +98,13 @@ class scoped_isa {
   scoped_isa(const scoped_isa&) = delete;
   scoped_isa& operator=(const scoped_isa&) = delete;
 };
+
+/// The architecture of the caller's own (fallback) kernel tables: xsimd's default for the
+/// translation unit's flags, except that AVX-512BW is used as AVX-512DQ. The kernels need no
+/// byte/word instructions, and xsimd 8.1's AVX-512BW overloads of integer `select` (used inside
+/// `xsimd::log`) do not compile at -O0.
+using fallback_arch = std::conditional_t<std::is_base_of_v<xsimd::avx512dq, xsimd::default_arch>,
+                                         xsimd::avx512dq, xsimd::default_arch>;
 
 /// Maps an xsimd architecture tag to the dispatch level whose table it fills.
 template <class Arch>
