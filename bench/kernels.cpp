@@ -1,9 +1,12 @@
 // Kernel benchmarks: GFLOP/s (or GB/s) and the fraction of the machine's measured peak, side by
 // side with Eigen's product on the same shapes.
-//   recnas_bench_kernels --benchmark_counters_tabular=true --benchmark_repetitions=5
+//   recnas_bench_kernels --benchmark_counters_tabular=true --benchmark_repetitions=3
 //     --benchmark_report_aggregates_only=true
 // Names: BM_gemm_fwd/<M>/<N>/<K>/<threads> (M = batch, N = d_out, K = d_in), BM_gemm_bwd/...,
-// their Eigen twins BM_eigen_gemm_fwd/..., BM_eigen_gemm_bwd/...
+// their Eigen twins BM_eigen_gemm_fwd/..., BM_eigen_gemm_bwd/... (Eigen compiled at the ISA our
+// kernels run at, bench/support/eigen_twin.hpp; label "Eigen AVX512" / "Eigen AVX2") and
+// BM_eigen_sse2_gemm_{fwd,bwd}/... (Eigen with the project's default flags, for reference).
+// Baselines for the embedding kernels: BM_memcpy_bandwidth, BM_random_row_copy.
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -24,6 +27,7 @@
 #include <recnas/kernels/token_linear.hpp>
 #include <recnas/parallel/threads.hpp>
 
+#include "eigen_twin.hpp"
 #include "peak_reference.hpp"
 
 namespace {
@@ -107,9 +111,11 @@ void BM_gemm_bwd(benchmark::State& state) {
   state.SetLabel(isa_label());
 }
 
-// Eigen twins: Eigen is built without OpenMP, so for 2 threads we split the batch rows over
-// two TBB threads ourselves (the same split our kernels get).
-// Called inside the benchmark's arena (see BM_eigen_gemm_fwd).
+// Eigen twins. BM_eigen_gemm_* run Eigen compiled at the same ISA as our selected kernels
+// (bench/support/eigen_twin_avx{2,512}.cpp, per-source flags); BM_eigen_sse2_gemm_* keep the
+// Eigen of this TU (project default flags, SSE2) for reference, clearly a weaker baseline.
+// Eigen is built without OpenMP, so for 2 threads we split the rows over two TBB threads
+// ourselves (the same split our kernels get). Called inside the benchmark's arena.
 template <class F>
 void eigen_threads(int threads, index rows, F&& f) {
   if (threads == 1) {
@@ -119,46 +125,89 @@ void eigen_threads(int threads, index rows, F&& f) {
   recnas::parallel::for_chunks(rows, threads, f);
 }
 
-void BM_eigen_gemm_fwd(benchmark::State& state) {
+namespace twin = recnas::bench::eigen_twin;
+
+void sse2_forward(const twin::fc_operands& o, std::ptrdiff_t r0, std::ptrdiff_t r1) {
+  Eigen::Map<const rowmat> X(o.x, o.m, o.k), W(o.w, o.n, o.k);
+  Eigen::Map<rowmat> Y(o.y, o.m, o.n);
+  Y.middleRows(r0, r1 - r0).noalias() = X.middleRows(r0, r1 - r0) * W.transpose();
+}
+void sse2_backward_data(const twin::fc_operands& o, std::ptrdiff_t r0, std::ptrdiff_t r1) {
+  Eigen::Map<const rowmat> W(o.w, o.n, o.k), dY(o.dy, o.m, o.n);
+  Eigen::Map<rowmat> dX(o.dx, o.m, o.k);
+  dX.middleRows(r0, r1 - r0).noalias() = dY.middleRows(r0, r1 - r0) * W;
+}
+void sse2_backward_weight(const twin::fc_operands& o, std::ptrdiff_t r0, std::ptrdiff_t r1) {
+  Eigen::Map<const rowmat> X(o.x, o.m, o.k), dY(o.dy, o.m, o.n);
+  Eigen::Map<rowmat> dW(o.dw, o.n, o.k);
+  dW.middleRows(r0, r1 - r0).noalias() += dY.middleCols(r0, r1 - r0).transpose() * X;
+}
+const twin::table& sse2_twin() {
+  static const twin::table t{"sse2", Eigen::SimdInstructionSetsInUse(), &sse2_forward,
+                             &sse2_backward_data, &sse2_backward_weight};
+  return t;
+}
+
+/// The Eigen build at the ISA our GEMM runs at (falls back to this TU's Eigen).
+const twin::table& matched_twin() {
+#ifdef RECNAS_BENCH_EIGEN_ISA_TWINS
+  using recnas::simd::isa;
+  const isa ours = recnas::simd::dispatcher<rk::gemm_table>::selected();
+  const isa cpu = recnas::simd::detected_isa();
+  if (ours == isa::avx512 && cpu == isa::avx512) return twin::avx512();
+  if (ours == isa::avx2 && cpu != isa::generic) return twin::avx2();
+#endif
+  return sse2_twin();
+}
+
+/// "Eigen avx512 (AVX512, FMA, ...)": the flags of the twin and Eigen's own report.
+std::string eigen_label(const twin::table& t) {
+  std::string all(t.name);
+  if (all.size() > 24) all = all.substr(0, 24) + "...";
+  return std::string("Eigen ") + t.level + " (" + all + ")";
+}
+
+void eigen_fwd(benchmark::State& state, const twin::table& t) {
   const index m = state.range(0), n = state.range(1), k = state.range(2);
   const int threads = static_cast<int>(state.range(3));
   fc_bench_data d(m, n, k, 1);
-  Eigen::Map<const rowmat> X(d.x.data(), m, k), W(d.w.data(), n, k);
-  Eigen::Map<rowmat> Y(d.y.data(), m, n);
+  const twin::fc_operands o{d.x.data(),  d.w.data(), d.dy.data(), d.y.data(), d.dx.data(),
+                            d.dw.data(), m,          n,           k};
   recnas::parallel::with_threads(threads, [&] {
     for (auto _ : state) {
-      eigen_threads(threads, m, [&](index r0, index r1) {
-        Y.middleRows(r0, r1 - r0).noalias() = X.middleRows(r0, r1 - r0) * W.transpose();
-      });
+      eigen_threads(threads, m, [&](index r0, index r1) { t.forward(o, r0, r1); });
       benchmark::DoNotOptimize(d.y.data());
     }
   });
   set_flop_counters(state, 2.0 * m * n * k, threads);
+  state.SetLabel(eigen_label(t));
 }
 
-void BM_eigen_gemm_bwd(benchmark::State& state) {
+void eigen_bwd(benchmark::State& state, const twin::table& t) {
   const index m = state.range(0), n = state.range(1), k = state.range(2);
   const int threads = static_cast<int>(state.range(3));
   fc_bench_data d(m, n, k, 1);
-  Eigen::Map<const rowmat> X(d.x.data(), m, k), W(d.w.data(), n, k), dY(d.dy.data(), m, n);
-  Eigen::Map<rowmat> dX(d.dx.data(), m, k), dW(d.dw.data(), n, k);
+  const twin::fc_operands o{d.x.data(),  d.w.data(), d.dy.data(), d.y.data(), d.dx.data(),
+                            d.dw.data(), m,          n,           k};
+  Eigen::Map<const rowmat> dY(d.dy.data(), m, n);
   Eigen::Map<Eigen::RowVectorXf> db(d.db.data(), n);
   recnas::parallel::with_threads(threads, [&] {
     for (auto _ : state) {
-      eigen_threads(threads, m, [&](index r0, index r1) {
-        dX.middleRows(r0, r1 - r0).noalias() = dY.middleRows(r0, r1 - r0) * W;
-      });
+      eigen_threads(threads, m, [&](index r0, index r1) { t.backward_data(o, r0, r1); });
       // dW is a reduction over the batch: split its rows (d_out) instead.
-      eigen_threads(threads, n, [&](index r0, index r1) {
-        dW.middleRows(r0, r1 - r0).noalias() += dY.middleCols(r0, r1 - r0).transpose() * X;
-      });
+      eigen_threads(threads, n, [&](index r0, index r1) { t.backward_weight(o, r0, r1); });
       db.noalias() += dY.colwise().sum();
       benchmark::DoNotOptimize(d.dw.data());
     }
   });
-
   set_flop_counters(state, 4.0 * m * n * k, threads);
+  state.SetLabel(eigen_label(t));
 }
+
+void BM_eigen_gemm_fwd(benchmark::State& state) { eigen_fwd(state, matched_twin()); }
+void BM_eigen_gemm_bwd(benchmark::State& state) { eigen_bwd(state, matched_twin()); }
+void BM_eigen_sse2_gemm_fwd(benchmark::State& state) { eigen_fwd(state, sse2_twin()); }
+void BM_eigen_sse2_gemm_bwd(benchmark::State& state) { eigen_bwd(state, sse2_twin()); }
 
 void gemm_shapes(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) {
@@ -187,6 +236,13 @@ BENCHMARK(BM_gemm_fwd)->Apply(gemm_shapes);
 BENCHMARK(BM_eigen_gemm_fwd)->Apply(gemm_shapes);
 BENCHMARK(BM_gemm_bwd)->Apply(gemm_shapes);
 BENCHMARK(BM_eigen_gemm_bwd)->Apply(gemm_shapes);
+// The default-flags (SSE2) Eigen on a few shapes, for comparison with earlier reports.
+void sse2_shapes(benchmark::internal::Benchmark* b) {
+  b->Args({512, 512, 512, 1})->Args({512, 1024, 1024, 1})->Args({512, 16, 512, 1});
+  b->UseRealTime();
+}
+BENCHMARK(BM_eigen_sse2_gemm_fwd)->Apply(sse2_shapes);
+BENCHMARK(BM_eigen_sse2_gemm_bwd)->Apply(sse2_shapes);
 
 void BM_gemm_smoke(benchmark::State& state) {
   fc_bench_data d(7, 17, 33, 1);
@@ -326,6 +382,37 @@ BENCHMARK(BM_embedding_gather)
     ->Args({4096, 2, 1})
     ->UseRealTime();
 
+// Baseline for the gather: a bare copy of the same random rows (same tables, same ids), with
+// a software prefetch 64 rows ahead and no checks, views or threads. The gather's bandwidth
+// target is relative to memcpy; this shows what random 64-byte rows reach on the machine.
+void BM_random_row_copy(benchmark::State& state) {
+  auto& d = embedding_bench_data::get(state.range(1) != 0);
+  const index batch = state.range(0);
+  const index F = embedding_bench_data::features, E = embedding_bench_data::e;
+  std::vector<std::vector<std::int64_t>> id_sets;
+  for (int i = 0; i < 16; ++i)
+    id_sets.push_back(random_ids(batch, F, embedding_bench_data::rows, 100 + i));
+  recnas::aligned_buffer<float> out(static_cast<std::size_t>(batch * F * E));
+  std::size_t it = 0;
+  constexpr index ahead = 64;
+  const index n = batch * F;
+  for (auto _ : state) {
+    const auto& ids = id_sets[it++ % id_sets.size()];
+    for (index k = 0; k < n; ++k) {
+      if (k + ahead < n)
+        __builtin_prefetch(d.ptrs[static_cast<std::size_t>((k + ahead) % F)] +
+                           ids[static_cast<std::size_t>(k + ahead)] * E);
+      std::memcpy(out.data() + k * E,
+                  d.ptrs[static_cast<std::size_t>(k % F)] + ids[static_cast<std::size_t>(k)] * E,
+                  E * sizeof(float));
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_bandwidth(state, static_cast<double>(n * E) * sizeof(float));
+}
+// args: batch, huge pages
+BENCHMARK(BM_random_row_copy)->Args({4096, 0})->Args({4096, 1})->UseRealTime();
+
 void BM_embedding_gather_backward(benchmark::State& state) {
   const index batch = state.range(0);
   const int threads = static_cast<int>(state.range(1));
@@ -399,19 +486,23 @@ void BM_dot_interaction(benchmark::State& state) {
   recnas::aligned_buffer<float> z(static_cast<std::size_t>(batch * nz)), dx(x.size());
   auto dz = random_buffer(batch * nz, 2);
   const recnas::token_view<const float> tv(x.data(), batch, n, e);
-  for (auto _ : state) {
-    if (backward) {
-      rk::dot_interaction_backward(tv, dz.data(), nz, {dx.data(), batch, n, e}, false);
-    } else {
-      rk::dot_interaction(tv, z.data(), nz);
+  const int threads = static_cast<int>(state.range(3));
+  recnas::parallel::with_threads(threads, [&] {
+    for (auto _ : state) {
+      if (backward) {
+        rk::dot_interaction_backward(tv, dz.data(), nz, {dx.data(), batch, n, e}, false);
+      } else {
+        rk::dot_interaction(tv, z.data(), nz);
+      }
+      benchmark::DoNotOptimize(z.data());
+      benchmark::DoNotOptimize(dx.data());
     }
-    benchmark::DoNotOptimize(z.data());
-    benchmark::DoNotOptimize(dx.data());
-  }
-  set_flop_counters(state, (backward ? 4.0 : 2.0) * batch * nz * e, 1);
+  });
+  set_flop_counters(state, (backward ? 4.0 : 2.0) * batch * nz * e, threads);
   state.SetLabel(isa_label());
 }
-BENCHMARK(BM_dot_interaction)->Args({512, 27, 0})->Args({512, 27, 1})->UseRealTime();
+// BM_dot_interaction/<batch>/<tokens>/<backward>/<threads>, E = 16.
+BENCHMARK(BM_dot_interaction)->ArgsProduct({{512}, {27}, {0, 1}, {1, 2}})->UseRealTime();
 
 void BM_fm(benchmark::State& state) {
   const index batch = state.range(0), n = state.range(1), e = 16;
@@ -455,37 +546,40 @@ void BM_softmax(benchmark::State& state) {
 BENCHMARK(BM_softmax)->Args({512 * 8 * 27, 27})->UseRealTime();
 
 // -------------------------------------------------------------------------------- attention
-// BM_attention/<batch>/<tokens>/<heads>/<backward>, E = 16. FLOPs: 4*T*T*E per example forward
-// (scores and P.V), 8*T*T*E backward.
+// BM_attention/<batch>/<tokens>/<heads>/<backward>/<threads>, E = 16. FLOPs: 4*T*T*E per example
+// forward (scores and P.V), 8*T*T*E backward.
 
 void BM_attention(benchmark::State& state) {
   const index batch = state.range(0), t = state.range(1), heads = state.range(2), e = 16;
   const bool backward = state.range(3) != 0;
+  const int threads = static_cast<int>(state.range(4));
   auto q = random_buffer(batch * t * e, 1), k = random_buffer(batch * t * e, 2),
        v = random_buffer(batch * t * e, 3);
   recnas::aligned_buffer<float> out(q.size()), dq(q.size()), dk(q.size()), dv(q.size());
   recnas::aligned_buffer<float> probs(
       static_cast<std::size_t>(rk::attention_probs_size(batch, t, heads)));
   recnas::aligned_buffer<float> ws(
-      static_cast<std::size_t>(rk::attention_workspace_size(t, e, heads)));
+      static_cast<std::size_t>(rk::attention_workspace_size(t, e, heads, threads)));
   const rk::attention_io io{
       {q.data(), batch, t, e}, {k.data(), batch, t, e}, {v.data(), batch, t, e}};
-  rk::attention_forward(io, heads, {out.data(), batch, t, e}, probs.span(), ws.span());
-  for (auto _ : state) {
-    if (backward) {
-      rk::attention_backward(io, heads, probs.span(), {out.data(), batch, t, e},
-                             {dq.data(), batch, t, e}, {dk.data(), batch, t, e},
-                             {dv.data(), batch, t, e}, false, ws.span());
-    } else {
-      rk::attention_forward(io, heads, {out.data(), batch, t, e}, probs.span(), ws.span());
+  recnas::parallel::with_threads(threads, [&] {
+    rk::attention_forward(io, heads, {out.data(), batch, t, e}, probs.span(), ws.span());
+    for (auto _ : state) {
+      if (backward) {
+        rk::attention_backward(io, heads, probs.span(), {out.data(), batch, t, e},
+                               {dq.data(), batch, t, e}, {dk.data(), batch, t, e},
+                               {dv.data(), batch, t, e}, false, ws.span());
+      } else {
+        rk::attention_forward(io, heads, {out.data(), batch, t, e}, probs.span(), ws.span());
+      }
+      benchmark::DoNotOptimize(out.data());
+      benchmark::DoNotOptimize(dq.data());
     }
-    benchmark::DoNotOptimize(out.data());
-    benchmark::DoNotOptimize(dq.data());
-  }
-  set_flop_counters(state, (backward ? 8.0 : 4.0) * batch * t * t * e, 1);
+  });
+  set_flop_counters(state, (backward ? 8.0 : 4.0) * batch * t * t * e, threads);
   state.SetLabel(isa_label());
 }
-BENCHMARK(BM_attention)->Args({512, 27, 8, 0})->Args({512, 27, 8, 1})->UseRealTime();
+BENCHMARK(BM_attention)->ArgsProduct({{512}, {27, 72}, {8}, {0, 1}, {1, 2}})->UseRealTime();
 
 // A tiny case of every other family for the CTest smoke run.
 void BM_smoke_kernels(benchmark::State& state) {

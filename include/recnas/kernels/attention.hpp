@@ -5,24 +5,31 @@
 //
 // For each example b and head h (columns [h*d, (h+1)*d) of the width, d = E / heads):
 //   S = Q_h K_h^T / sqrt(d)   (T x T)
-//   P = softmax(S) row-wise   (saved in `probs` [B, heads, T, Tp] for the backward, rows
-//                              padded with zeros to Tp = T rounded up to 16)
+//   P = softmax(S) row-wise   (only its log-sum-exp per query is saved in `probs`
+//                              [B, heads, Tp], Tp = T rounded up to 16; the backward
+//                              recomputes P: 2 FMAs and one exp per score at d = 2,
+//                              instead of storing B * heads * T * Tp floats)
 //   O_h = P V_h
-// Backward (from P): dV_h = P^T dO_h, dP = dO_h V_h^T, dS = P * (dP - rowsum(dP * P)),
+// Backward (P recomputed): dV_h = P^T dO_h, dP = dO_h V_h^T, dS = P * (dP - rowsum(dP * P)),
 //   dQ_h = dS K_h / sqrt(d), dK_h = dS^T Q_h / sqrt(d).
 //
-// Fused per (b, h): K_h and V_h are transposed once into a small per-thread buffer so every
-// row of scores, the softmax, P V and all backward products are vectorised along the key axis.
+// Fused per (b, h) and vectorised over queries: Q_h and dO_h are transposed once into a small
+// per-thread buffer so a register holds one key's scores for L queries; the softmax max, exp
+// and sums, P V, dP, dS and dQ are then lane-wise FMAs with broadcast K/V scalars, with no
+// horizontal reductions except the final dK/dV sums over queries (one transposing haddp per
+// L rows).
 
 #include <algorithm>
 #include <cmath>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
 
 #include "recnas/core/error.hpp"
 #include "recnas/core/tensor.hpp"
+#include "recnas/kernels/detail/gemm_core.hpp"
 #include "recnas/kernels/detail/vec.hpp"
 #include "recnas/parallel/threads.hpp"
 #include "recnas/simd/dispatch.hpp"
@@ -60,77 +67,204 @@ struct attention_raw {
   index batch, tokens, width, heads;
 };
 
-/// Per-thread floats: K^T, V^T, dK^T, dV^T ([d][T] each) and two rows of T.
+constexpr index attention_pad16(index n) noexcept { return (n + 15) / 16 * 16; }
+
+/// Per-thread floats: Q^T and dO^T of one example ([E][Tp], queries along the lanes), P and
+/// dP of one query block ([T][16] each), the dK/dV partial vectors ([2Td rounded up to 16][16])
+/// and their sums. K and V are read in place.
 constexpr index attention_thread_floats(index tokens, index width, index heads) noexcept {
   const index d = heads > 0 ? width / heads : 0;
-  const index tp = (tokens + 15) / 16 * 16;
-  return 4 * d * tp + 2 * tp + 16;
+  const index tp = attention_pad16(tokens), r = attention_pad16(2 * tokens * d);
+  return 2 * width * tp + 32 * tokens + 17 * r + 64;
 }
 
-/// Row softmax over s[0:n] (n a multiple of the register width) where only s[0:valid] are
-/// scores: the rest are masked to -inf, so they come out as exact zeros.
+/// Channels per register-accumulator chunk (d = 2 in NASRec: one chunk).
+inline constexpr index attention_chunk = 4;
+
+/// dst[c * ldd + j] = scale * src[j * lds + c] for j < rows, c < cols (a token block to
+/// queries-along-lanes): 8x8 register transposes on AVX2/AVX-512, scalar otherwise.
 template <class Arch>
-void softmax_padded(float* s, index n, index valid) noexcept {
+void transpose_scaled(const float* src, index lds, index rows, index cols, float* dst, index ldd,
+                      float scale) noexcept {
+  index c0 = 0;
+#if defined(__x86_64__)
+  if constexpr (xsimd::batch<float, Arch>::size >= 8) {
+    for (; c0 + 8 <= cols; c0 += 8)
+      for (index j0 = 0; j0 < rows; j0 += 8)
+        transpose_8x8<Arch>(src + j0 * lds + c0, lds, rows - j0 < 8 ? rows - j0 : 8,
+                            dst + c0 * ldd + j0, ldd);
+    if (scale != 1.0f)
+      for (index c = 0; c < c0; ++c) vscale<Arch>(dst + c * ldd, scale, rows);
+  }
+#endif
+  for (index j = 0; j < rows; ++j)
+    for (index c = c0; c < cols; ++c) dst[c * ldd + j] = src[j * lds + c] * scale;
+}
+
+/// Writes lanes [0, n) of v to p[0], p[stride], ... (+= when accumulate).
+template <class Arch>
+void scatter_lanes(xsimd::batch<float, Arch> v, float* p, index stride, index n,
+                   bool accumulate) noexcept {
+  alignas(64) float tmp[xsimd::batch<float, Arch>::size];
+  v.store_aligned(tmp);
+  for (index i = 0; i < n; ++i) p[i * stride] = accumulate ? p[i * stride] + tmp[i] : tmp[i];
+}
+
+/// One (example, head) of the forward, vectorised over queries: P^T[j, i] for a block of L
+/// queries is one register per key j, so the max, the exp and the sums are lane-wise (no
+/// horizontal reductions). `Dim` is the head dimension (a compile-time constant for d = 2).
+template <class Arch, class Dim>
+void attention_forward_head(Dim dim, index T, index tp, const float* qt, const float* ks, index kts,
+                            const float* vs, index vts, float* pt, float* lse, float* o,
+                            index ots) noexcept {
   using batch = xsimd::batch<float, Arch>;
   constexpr index L = static_cast<index>(batch::size);
-  alignas(64) float tmp[L];
-  for (index i = 0; i < L; ++i) tmp[i] = static_cast<float>(i);
-  const batch lane = batch::load_aligned(tmp);
-  const batch ninf(-INFINITY);
-  batch m = ninf;
-  for (index j = 0; j < n; j += L) {
-    batch v = batch::load_unaligned(s + j);
-    if (j + L > valid) {
-      v = xsimd::select(lane + batch(static_cast<float>(j)) < batch(static_cast<float>(valid)), v,
-                        ninf);
-      v.store_unaligned(s + j);
+  const index d = dim;
+  alignas(64) float lane_f[L];
+  for (index i = 0; i < L; ++i) lane_f[i] = static_cast<float>(i);
+  const batch lane = batch::load_aligned(lane_f);
+  for (index i0 = 0; i0 < T; i0 += L) {
+    // Scores S^T[j, i0:i0+L] = sum_c K_s[j, c] Q^T[c, i0:i0+L] and their lane-wise max.
+    batch m(-INFINITY);
+    for (index j = 0; j < T; ++j) {
+      batch sc = batch(ks[j * kts]) * batch::load_unaligned(qt + i0);
+      for (index c = 1; c < d; ++c)
+        sc = xsimd::fma(batch(ks[j * kts + c]), batch::load_unaligned(qt + c * tp + i0), sc);
+      sc.store_unaligned(pt + j * L);
+      m = xsimd::max(m, sc);
     }
-    m = xsimd::max(m, v);
+    batch sum(0.0f);
+    for (index j = 0; j < T; ++j) {
+      const batch e = exp_nonpos<Arch>(batch::load_unaligned(pt + j * L) - m);
+      e.store_unaligned(pt + j * L);
+      sum += e;
+    }
+    // Saved for the backward: log-sum-exp per query, +inf in padded lanes (P = 0 there).
+    const index valid = (T - i0 < L ? T - i0 : L);
+    const batch inv = batch(1.0f) / sum;
+    xsimd::select(lane < batch(static_cast<float>(valid)), m + xsimd::log(sum), batch(INFINITY))
+        .store_unaligned(lse + i0);
+    // O[i, c] = sum_j P^T[j, i] V[j, c]; the first chunk also normalises P in place.
+    for (index c0 = 0; c0 < d; c0 += attention_chunk) {
+      const index cn = (d - c0 < attention_chunk ? d - c0 : attention_chunk);
+      batch acc[attention_chunk];
+      for (index c = 0; c < cn; ++c) acc[c] = batch(0.0f);
+      for (index j = 0; j < T; ++j) {
+        batch p = batch::load_unaligned(pt + j * L);
+        if (c0 == 0) {
+          p *= inv;
+          p.store_unaligned(pt + j * L);
+        }
+        for (index c = 0; c < cn; ++c) acc[c] = xsimd::fma(p, batch(vs[j * vts + c0 + c]), acc[c]);
+      }
+      for (index c = 0; c < cn; ++c)
+        scatter_lanes<Arch>(acc[c], o + i0 * ots + c0 + c, ots, valid, false);
+    }
   }
-  m.store_aligned(tmp);
-  float mx = tmp[0];
-  for (index i = 1; i < L; ++i) mx = tmp[i] > mx ? tmp[i] : mx;
-  batch acc(0.0f);
-  for (index j = 0; j < n; j += L) {
-    const batch e = xsimd::exp(batch::load_unaligned(s + j) - batch(mx));
-    e.store_unaligned(s + j);
-    acc += e;
-  }
-  vscale<Arch>(s, 1.0f / xsimd::hadd(acc), n);
 }
 
 template <class Arch>
 void attention_forward_range(const attention_raw& io, tok<float> out, float* probs, index b0,
                              index b1, float* ws) noexcept {
-  // Element access as a local lambda: unique to this Arch instantiation (no shared inline code).
-  const auto at = [](auto t, index b, index i, index c) -> auto& {
-    return t.p[b * t.bs + i * t.ts + c];
-  };
-  const index T = io.tokens, heads = io.heads, d = io.width / heads;
-  // Rows are padded to tp (a multiple of 16): padded keys/values are zero and padded scores
-  // -inf, so every vector loop runs on whole registers without tails.
+  const index T = io.tokens, E = io.width, heads = io.heads, d = E / heads;
   const index tp = (T + 15) / 16 * 16;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  float* kt = ws;           // [d][tp]
-  float* vt = ws + d * tp;  // [d][tp]
-  vzero<Arch>(kt, 2 * d * tp);
+  float* qt = ws;           // [E][tp] = Q^T * scale (every head), zero past T
+  float* pt = qt + E * tp;  // [T][16]: P^T of one query block
+  vzero<Arch>(qt, E * tp);
   for (index b = b0; b < b1; ++b) {
+    const float* qb = io.q.p + b * io.q.bs;
+    transpose_scaled<Arch>(qb, io.q.ts, T, E, qt, tp, scale);
     for (index h = 0; h < heads; ++h) {
       const index c0 = h * d;
+      const float* kb = io.k.p + b * io.k.bs + c0;  // K and V are read in place (broadcasts)
+      const float* vb = io.v.p + b * io.v.bs + c0;
+      float* lse = probs + (b * heads + h) * tp;
+      float* o = out.p + b * out.bs + c0;
+      if (d == 2)
+        attention_forward_head<Arch>(std::integral_constant<index, 2>{}, T, tp, qt + c0 * tp, kb,
+                                     io.k.ts, vb, io.v.ts, pt, lse, o, out.ts);
+      else
+        attention_forward_head<Arch>(d, T, tp, qt + c0 * tp, kb, io.k.ts, vb, io.v.ts, pt, lse, o,
+                                     out.ts);
+    }
+  }
+}
+
+/// out[r] = sum of the L floats at rows[r * L] for r < n: groups of L rows through one
+/// transposing reduction (haddp_ordered) instead of L horizontal adds, the tail row by row.
+template <class Arch>
+void hsum_rows(const float* rows, index n, float* out) noexcept {
+  using batch = xsimd::batch<float, Arch>;
+  constexpr index L = static_cast<index>(batch::size);
+  index r = 0;
+  for (; r + L <= n; r += L) {
+    batch grp[L];
+    for (index i = 0; i < L; ++i) grp[i] = batch::load_unaligned(rows + (r + i) * L);
+    haddp_ordered<Arch>(grp).store_unaligned(out + r);
+  }
+  for (; r < n; ++r) out[r] = xsimd::hadd(batch::load_unaligned(rows + r * L));
+}
+
+/// One (example, head) of the backward, vectorised over queries like the forward. dQ rows are
+/// lane-wise sums over keys; dK and dV (sums over queries) are accumulated as per-key partial
+/// vectors in `red` and reduced at the end (hsum_rows).
+template <class Arch, class Dim>
+void attention_backward_head(Dim dim, index T, index tp, float scale, const float* qs,
+                             const float* dot, const float* ks, index kts, const float* vs,
+                             index vts, const float* lse, float* pt, float* dpb, float* red,
+                             float* dq, index dqts, bool accumulate) noexcept {
+  using batch = xsimd::batch<float, Arch>;
+  constexpr index L = static_cast<index>(batch::size);
+  const index d = dim;
+  for (index i0 = 0; i0 < T; i0 += L) {
+    // P^T[j, i] = exp(S^T[j, i] - lse[i]), recomputed exactly as in the forward (0 in padded
+    // lanes); dP^T[j, i] = sum_c V[j, c] dO[i, c]; rowdot[i] = sum_j dP[i, j] P[i, j].
+    const batch l = batch::load_unaligned(lse + i0);
+    batch rowdot(0.0f);
+    for (index j = 0; j < T; ++j) {
+      batch sc = batch(ks[j * kts]) * batch::load_unaligned(qs + i0);
+      for (index c = 1; c < d; ++c)
+        sc = xsimd::fma(batch(ks[j * kts + c]), batch::load_unaligned(qs + c * tp + i0), sc);
+      const batch p = exp_nonpos<Arch>(sc - l);
+      p.store_unaligned(pt + j * L);
+      batch g = batch(vs[j * vts]) * batch::load_unaligned(dot + i0);
+      for (index c = 1; c < d; ++c)
+        g = xsimd::fma(batch(vs[j * vts + c]), batch::load_unaligned(dot + c * tp + i0), g);
+      g.store_unaligned(dpb + j * L);
+      rowdot = xsimd::fma(g, p, rowdot);
+    }
+    // dS = P * (dP - rowdot); dQ_s[i, c] = sum_j dS[i, j] K_s[j, c];
+    // partials dK[j, c] += dS[:, j] . Q_s[:, c] and dV[j, c] += P[:, j] . dO[:, c].
+    for (index c0 = 0; c0 < d; c0 += attention_chunk) {
+      const index cn = (d - c0 < attention_chunk ? d - c0 : attention_chunk);
+      batch acc[attention_chunk], qv[attention_chunk], gv[attention_chunk];
+      for (index c = 0; c < cn; ++c) {
+        acc[c] = batch(0.0f);
+        qv[c] = batch::load_unaligned(qs + (c0 + c) * tp + i0);
+        gv[c] = batch::load_unaligned(dot + (c0 + c) * tp + i0);
+      }
       for (index j = 0; j < T; ++j) {
-        for (index c = 0; c < d; ++c) {
-          kt[c * tp + j] = at(io.k, b, j, c0 + c) * scale;
-          vt[c * tp + j] = at(io.v, b, j, c0 + c);
+        const batch p = batch::load_unaligned(pt + j * L);
+        const batch ds = p * (batch::load_unaligned(dpb + j * L) - rowdot);
+        float* rk = red + (j * 2 * d + c0) * L;
+        float* rv = red + (j * 2 * d + d + c0) * L;
+        for (index c = 0; c < cn; ++c) {
+          acc[c] = xsimd::fma(ds, batch(ks[j * kts + c0 + c]), acc[c]);
+          // The first query block initialises the partials (no separate zeroing pass).
+          if (i0 == 0) {
+            (ds * qv[c]).store_unaligned(rk + c * L);
+            (p * gv[c]).store_unaligned(rv + c * L);
+          } else {
+            xsimd::fma(ds, qv[c], batch::load_unaligned(rk + c * L)).store_unaligned(rk + c * L);
+            xsimd::fma(p, gv[c], batch::load_unaligned(rv + c * L)).store_unaligned(rv + c * L);
+          }
         }
       }
-      float* pb = probs + ((b * heads + h) * T) * tp;
-      for (index i = 0; i < T; ++i) {
-        float* sp = pb + i * tp;  // the scores become P in place (padded row)
-        vzero<Arch>(sp, tp);
-        for (index c = 0; c < d; ++c) vaxpy<Arch>(sp, at(io.q, b, i, c0 + c), kt + c * tp, tp);
-        softmax_padded<Arch>(sp, tp, T);
-        for (index c = 0; c < d; ++c) at(out, b, i, c0 + c) = vdot<Arch>(sp, vt + c * tp, tp);
-      }
+      const index valid = (T - i0 < L ? T - i0 : L);
+      for (index c = 0; c < cn; ++c)
+        scatter_lanes<Arch>(acc[c] * batch(scale), dq + i0 * dqts + c0 + c, dqts, valid,
+                            accumulate);
     }
   }
 }
@@ -139,57 +273,44 @@ template <class Arch>
 void attention_backward_range(const attention_raw& io, const float* probs, tok<const float> dout,
                               tok<float> dq, tok<float> dk, tok<float> dv, bool accumulate,
                               index b0, index b1, float* ws) noexcept {
-  using batch = xsimd::batch<float, Arch>;
-  constexpr index L = static_cast<index>(batch::size);
-  // Element access as a local lambda: unique to this Arch instantiation (no shared inline code).
-  const auto at = [](auto t, index b, index i, index c) -> auto& {
-    return t.p[b * t.bs + i * t.ts + c];
-  };
-  const index T = io.tokens, heads = io.heads, d = io.width / heads;
-  const index tp = (T + 15) / 16 * 16;  // padded rows, as in the forward
+  const index T = io.tokens, E = io.width, heads = io.heads, d = E / heads;
+  const index tp = (T + 15) / 16 * 16;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  float* kt = ws;
-  float* vt = kt + d * tp;
-  float* dkt = vt + d * tp;
-  float* dvt = dkt + d * tp;
-  float* dp = dvt + d * tp;
-  vzero<Arch>(kt, 2 * d * tp);
+  float* qs = ws;                                         // [E][tp] = Q^T * scale, zero past T
+  float* dot = qs + E * tp;                               // [E][tp] = dO^T, zero past T
+  float* pt = dot + E * tp;                               // [T][16]: P^T of one query block
+  float* dpb = pt + T * 16;                               // [T][16]: dP^T of one query block
+  float* red = dpb + T * 16;                              // [2 T d][16]: dK/dV partials
+  float* sums = red + ((2 * T * d + 15) / 16 * 16) * 16;  // [2 T d]
+  vzero<Arch>(qs, 2 * E * tp);
   for (index b = b0; b < b1; ++b) {
+    const float* qb = io.q.p + b * io.q.bs;
+    const float* gb = dout.p + b * dout.bs;
+    transpose_scaled<Arch>(qb, io.q.ts, T, E, qs, tp, scale);
+    transpose_scaled<Arch>(gb, dout.ts, T, E, dot, tp, 1.0f);
     for (index h = 0; h < heads; ++h) {
       const index c0 = h * d;
+      const float* kb = io.k.p + b * io.k.bs + c0;
+      const float* vb = io.v.p + b * io.v.bs + c0;
+      const float* lse = probs + (b * heads + h) * tp;
+      float* dqb = dq.p + b * dq.bs + c0;
+      if (d == 2)
+        attention_backward_head<Arch>(std::integral_constant<index, 2>{}, T, tp, scale,
+                                      qs + c0 * tp, dot + c0 * tp, kb, io.k.ts, vb, io.v.ts, lse,
+                                      pt, dpb, red, dqb, dq.ts, accumulate);
+      else
+        attention_backward_head<Arch>(d, T, tp, scale, qs + c0 * tp, dot + c0 * tp, kb, io.k.ts, vb,
+                                      io.v.ts, lse, pt, dpb, red, dqb, dq.ts, accumulate);
+      hsum_rows<Arch>(red, 2 * T * d, sums);
+      float* dkb = dk.p + b * dk.bs + c0;
+      float* dvb = dv.p + b * dv.bs + c0;
       for (index j = 0; j < T; ++j) {
         for (index c = 0; c < d; ++c) {
-          kt[c * tp + j] = at(io.k, b, j, c0 + c);
-          vt[c * tp + j] = at(io.v, b, j, c0 + c);
-        }
-      }
-      vzero<Arch>(dkt, 2 * d * tp);
-      const float* pb = probs + ((b * heads + h) * T) * tp;
-      for (index i = 0; i < T; ++i) {
-        const float* pp = pb + i * tp;  // padded row of P: zeros past T
-        // dP[i, :] = sum_c dO[i, c] V[:, c]
-        vzero<Arch>(dp, tp);
-        for (index c = 0; c < d; ++c) vaxpy<Arch>(dp, at(dout, b, i, c0 + c), vt + c * tp, tp);
-        const float dot = vdot<Arch>(dp, pp, tp);
-        // dS = P * (dP - dot), kept in dp (zero in the padding since P is)
-        for (index j = 0; j < tp; j += L) {
-          (batch::load_unaligned(pp + j) * (batch::load_unaligned(dp + j) - batch(dot)))
-              .store_unaligned(dp + j);
-        }
-        for (index c = 0; c < d; ++c) {
-          const float g = scale * vdot<Arch>(dp, kt + c * tp, tp);
-          float& dqv = at(dq, b, i, c0 + c);
-          dqv = accumulate ? dqv + g : g;
-          vaxpy<Arch>(dkt + c * tp, scale * at(io.q, b, i, c0 + c), dp, tp);
-          vaxpy<Arch>(dvt + c * tp, at(dout, b, i, c0 + c), pp, tp);
-        }
-      }
-      for (index j = 0; j < T; ++j) {
-        for (index c = 0; c < d; ++c) {
-          float& a = at(dk, b, j, c0 + c);
-          float& v = at(dv, b, j, c0 + c);
-          a = accumulate ? a + dkt[c * tp + j] : dkt[c * tp + j];
-          v = accumulate ? v + dvt[c * tp + j] : dvt[c * tp + j];
+          float& a = dkb[j * dk.ts + c];
+          float& v = dvb[j * dv.ts + c];
+          const float ga = sums[j * 2 * d + c], gv = sums[j * 2 * d + d + c];
+          a = accumulate ? a + ga : ga;
+          v = accumulate ? v + gv : gv;
         }
       }
     }
@@ -211,10 +332,18 @@ struct attention_table {
   }
 };
 
-/// Floats of `probs` one call keeps: batch * heads * tokens * (tokens rounded up to 16).
+// Entry points (they dispatch) and references: never compiled in the ISA translation units,
+// where an inline copy built with wider-ISA flags could be the one the linker keeps.
+#ifndef RECNAS_ISA_TRANSLATION_UNIT
+
+/// Floats of `probs` (the softmax statistics the backward needs) one call keeps:
+/// batch * heads * (tokens rounded up to 16): the log-sum-exp of each query's scores
+/// ([B, heads, Tp], +inf in the padding). P itself is recomputed by the backward (with d = 2
+/// that is 2 FMAs and one exp per score), so the forward writes O(B H T) floats, not
+/// O(B H T^2).
 [[nodiscard]] constexpr index attention_probs_size(index batch, index tokens,
                                                    index heads) noexcept {
-  return batch * heads * tokens * ((tokens + 15) / 16 * 16);
+  return batch * heads * ((tokens + 15) / 16 * 16);
 }
 
 /// Floats of workspace forward/backward need on `threads` threads.
@@ -248,7 +377,7 @@ void attention_parallel(index batch, index tokens, index width, std::span<float>
 }
 }  // namespace detail
 
-/// out = MHSA core of (q, k, v); probs receives P ([B, heads, T, Tp], attention_probs_size).
+/// out = MHSA core of (q, k, v); probs receives the softmax statistics (attention_probs_size).
 inline void attention_forward(const attention_io& io, index heads, token_view<float> out,
                               std::span<float> probs, std::span<float> workspace) {
   detail::attention_check(io, heads);
@@ -318,6 +447,7 @@ inline void attention_forward_ref(const attention_io& io, index heads, token_vie
       }
 }
 
+#endif  // RECNAS_ISA_TRANSLATION_UNIT
 }  // namespace recnas::kernels
 
 #if defined(__GNUC__) && !defined(__clang__)

@@ -271,6 +271,7 @@ void softmax_rows(index rows, index cols, const float* x, index ldx, float* y, i
     const float* xr = x + r * ldx;
     float* yr = y + r * ldy;
     // The tail goes through a register padded with -inf (exp gives 0): no scalar exp.
+    // Arguments are <= 0 after the max is subtracted: exp_nonpos (half of xsimd::exp).
     batch xt(-INFINITY);
     if (rem > 0) {
       for (index i = 0; i < L; ++i) tail[i] = i < rem ? xr[full + i] : -INFINITY;
@@ -283,12 +284,12 @@ void softmax_rows(index rows, index cols, const float* x, index ldx, float* y, i
     for (index i = 1; i < L; ++i) mx = tail[i] > mx ? tail[i] : mx;
     batch s(0.0f);
     for (index c = 0; c < full; c += L) {
-      const batch e = xsimd::exp(batch::load_unaligned(xr + c) - batch(mx));
+      const batch e = exp_nonpos<Arch>(batch::load_unaligned(xr + c) - batch(mx));
       e.store_unaligned(yr + c);
       s += e;
     }
     if (rem > 0) {
-      const batch e = xsimd::exp(xt - batch(mx));
+      const batch e = exp_nonpos<Arch>(xt - batch(mx));
       s += e;
       e.store_aligned(tail);
       for (index i = 0; i < rem; ++i) yr[full + i] = tail[i];
@@ -375,6 +376,10 @@ struct elementwise_table {
             &detail::row_sum_rows<Arch>};
   }
 };
+
+// Entry points (they dispatch) and references: never compiled in the ISA translation units,
+// where an inline copy built with wider-ISA flags could be the one the linker keeps.
+#ifndef RECNAS_ISA_TRANSLATION_UNIT
 
 namespace detail {
 inline const elementwise_table& ew() { return simd::dispatcher<elementwise_table>::get(); }
@@ -527,6 +532,7 @@ inline void softmax_ref(index rows, index cols, const float* x, index ldx, float
   }
 }
 
+#endif  // RECNAS_ISA_TRANSLATION_UNIT
 }  // namespace recnas::kernels
 
 #if defined(__GNUC__) && !defined(__clang__)

@@ -209,6 +209,10 @@ struct embedding_table_k {
   }
 };
 
+// Entry points (they dispatch) and references: never compiled in the ISA translation units,
+// where an inline copy built with wider-ISA flags could be the one the linker keeps.
+#ifndef RECNAS_ISA_TRANSLATION_UNIT
+
 namespace detail {
 inline void check_tables(const embedding_tables& t) {
   expects(t.features >= 0 && t.e >= 0 && t.ld >= t.e, "embedding: tables shape (ld >= e)");
@@ -363,6 +367,7 @@ inline void embedding_bag_backward_dense_ref(const embedding_tables& t, bag_ids 
   }
 }
 
+#endif  // RECNAS_ISA_TRANSLATION_UNIT
 }  // namespace recnas::kernels
 
 #if defined(__GNUC__) && !defined(__clang__)

@@ -155,6 +155,10 @@ struct gemm_table {
   }
 };
 
+// Entry points (they dispatch) and references: never compiled in the ISA translation units,
+// where an inline copy built with wider-ISA flags could be the one the linker keeps.
+#ifndef RECNAS_ISA_TRANSLATION_UNIT
+
 /// Floats of workspace one GEMM with `n` output columns needs on `threads` threads.
 [[nodiscard]] inline index gemm_workspace_size(index n, int threads = parallel::current_threads()) {
   return static_cast<index>(std::max(threads, 1)) * detail::gemm_thread_workspace(n);
@@ -462,6 +466,7 @@ inline void gemm_ref(index m, index n, index k, const float* a, index lda, bool 
   }
 }
 
+#endif  // RECNAS_ISA_TRANSLATION_UNIT
 }  // namespace recnas::kernels
 
 #if defined(__GNUC__) && !defined(__clang__)

@@ -44,7 +44,12 @@ struct peak_table {
   }
 };
 
+// Entry points (they dispatch) and references: never compiled in the ISA translation units,
+// where an inline copy built with wider-ISA flags could be the one the linker keeps.
+#ifndef RECNAS_ISA_TRANSLATION_UNIT
+
 /// The peak-FMA probe for the active ISA.
 [[nodiscard]] inline const peak_table& peak() { return simd::dispatcher<peak_table>::get(); }
 
+#endif  // RECNAS_ISA_TRANSLATION_UNIT
 }  // namespace recnas::kernels

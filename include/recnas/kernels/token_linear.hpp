@@ -69,6 +69,10 @@ struct token_linear_table {
   }
 };
 
+// Entry points (they dispatch) and references: never compiled in the ISA translation units,
+// where an inline copy built with wider-ISA flags could be the one the linker keeps.
+#ifndef RECNAS_ISA_TRANSLATION_UNIT
+
 /// Floats of workspace that covers forward and both backward calls of one operator.
 [[nodiscard]] inline index token_linear_workspace_size(std::span<const token_input> in, index s,
                                                        index e,
@@ -273,6 +277,7 @@ inline void token_linear_backward_weight_ref(std::span<const token_input> in, in
   }
 }
 
+#endif  // RECNAS_ISA_TRANSLATION_UNIT
 }  // namespace recnas::kernels
 
 #if defined(__GNUC__) && !defined(__clang__)

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -18,8 +20,9 @@ TEST_CASE("attention forward matches the reference; backward matches finite diff
     struct shape {
       index batch, tokens, width, heads;
     };
-    for (const shape sh : {shape{2, 1, 16, 8}, shape{3, 7, 16, 8}, shape{2, 17, 16, 4},
-                           shape{2, 5, 6, 3}, shape{1, 33, 16, 1}}) {
+    for (const shape sh :
+         {shape{2, 1, 16, 8}, shape{3, 7, 16, 8}, shape{2, 17, 16, 4}, shape{2, 5, 6, 3},
+          shape{1, 33, 16, 1}, shape{2, 40, 16, 8}, shape{1, 72, 16, 8}, shape{2, 9, 40, 2}}) {
       CAPTURE(sh.tokens);
       CAPTURE(sh.heads);
       const index ts = sh.width + 1, bs = sh.tokens * ts + 2, n = sh.batch * bs;
@@ -50,6 +53,14 @@ TEST_CASE("attention forward matches the reference; backward matches finite diff
       };
       std::vector<float> dq(out.size(), 0.0f), dk(out.size(), 0.0f), dv(out.size(), 0.0f);
       rk::attention_backward(io, sh.heads, probs, tv(r), mv(dq), mv(dk), mv(dv), false, ws);
+      // accumulate = true adds the same gradients on top (padding between rows untouched).
+      std::vector<float> dq2(dq), dk2(dk), dv2(dv);
+      rk::attention_backward(io, sh.heads, probs, tv(r), mv(dq2), mv(dk2), mv(dv2), true, ws);
+      for (std::size_t i = 0; i < dq.size(); ++i) {
+        CHECK(dq2[i] == doctest::Approx(2.0f * dq[i]).epsilon(1e-5));
+        CHECK(dk2[i] == doctest::Approx(2.0f * dk[i]).epsilon(1e-5));
+        CHECK(dv2[i] == doctest::Approx(2.0f * dv[i]).epsilon(1e-5));
+      }
       for (index b = 0; b < sh.batch; ++b)
         for (index t = 0; t < sh.tokens; ++t)
           for (index c = 0; c < sh.width; ++c) {
@@ -83,3 +94,29 @@ TEST_CASE("attention is bit-identical for 1 and 2 threads") {
 }
 
 }  // namespace
+
+TEST_CASE("exp_nonpos matches std::exp on [-100, 0] within a few ulp, 0 below -87") {
+  using batch = xsimd::batch<float>;
+  constexpr std::size_t L = batch::size;
+  double worst = 0;
+  for (int i = 0; i <= 200000; i += static_cast<int>(L)) {
+    alignas(64) float x[L], y[L];
+    for (std::size_t l = 0; l < L; ++l) x[l] = -100.0f * static_cast<float>(i + l) / 200000.0f;
+    rk::detail::exp_nonpos<batch::arch_type>(batch::load_aligned(x)).store_aligned(y);
+    for (std::size_t l = 0; l < L; ++l) {
+      if (x[l] < -87.0f) {
+        CHECK(y[l] == 0.0f);
+        continue;
+      }
+      const double ref = std::exp(static_cast<double>(x[l]));
+      worst = std::max(worst, std::abs(y[l] - ref) / ref);
+    }
+  }
+  CHECK(worst < 4e-7);
+  alignas(64) float z[L] = {}, one[L];
+  rk::detail::exp_nonpos<batch::arch_type>(batch::load_aligned(z)).store_aligned(one);
+  CHECK(one[0] == 1.0f);
+  z[0] = -INFINITY;
+  rk::detail::exp_nonpos<batch::arch_type>(batch::load_aligned(z)).store_aligned(one);
+  CHECK(one[0] == 0.0f);
+}

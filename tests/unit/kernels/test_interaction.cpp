@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <recnas/kernels/interaction.hpp>
+#include <recnas/parallel/threads.hpp>
 
 #include "kernel_test_util.hpp"
 
@@ -14,8 +15,8 @@ using recnas::index;
 TEST_CASE("dot interaction and FM match references; backwards match finite differences") {
   for (auto level : kt::isa_levels()) {
     recnas::simd::scoped_isa guard(level);
-    for (index n : {1, 2, 7, 27}) {
-      for (index e : {1, 16, 17}) {
+    for (index n : {1, 2, 7, 27, 41}) {
+      for (index e : {1, 16, 17, 40, 130}) {
         const index batch = 5, ts = e + 2, bs = n * ts + 1;
         CAPTURE(n);
         CAPTURE(e);
@@ -55,6 +56,48 @@ TEST_CASE("dot interaction and FM match references; backwards match finite diffe
           if (!inside) CHECK(dx[i] == 0.5f);
         }
         kt::check_fd(loss, x, grad);
+      }
+    }
+  }
+}
+
+TEST_CASE("dot interaction backward matches a double reference; accumulate adds; 1 == 2 threads") {
+  for (auto level : kt::isa_levels()) {
+    recnas::simd::scoped_isa guard(level);
+    for (index n : {2, 27, 41}) {
+      for (index e : {5, 16, 33}) {
+        CAPTURE(n);
+        CAPTURE(e);
+        const index batch = 7, ts = e + 3, bs = n * ts + 2;
+        auto x = kt::random_vec(static_cast<std::size_t>(batch * bs), 11);
+        const recnas::token_view<const float> tv(x.data(), batch, n, e, bs, ts);
+        const index nz = rk::dot_interaction_size(n), ldo = nz + 3;
+        auto dz = kt::random_vec(static_cast<std::size_t>(batch * ldo), 12);
+        std::vector<float> ref(x.size(), 0.0f);
+        for (index b = 0; b < batch; ++b)
+          for (index i = 0; i < n; ++i)
+            for (index c = 0; c < e; ++c) {
+              double acc = 0;
+              for (index j = 0; j < n; ++j) {
+                if (j == i) continue;
+                const index p = i > j ? i * (i - 1) / 2 + j : j * (j - 1) / 2 + i;
+                acc += static_cast<double>(dz[static_cast<std::size_t>(b * ldo + p)]) *
+                       x[static_cast<std::size_t>(b * bs + j * ts + c)];
+              }
+              ref[static_cast<std::size_t>(b * bs + i * ts + c)] = static_cast<float>(acc);
+            }
+        std::vector<float> d1(x.size(), 0.0f), d2(x.size(), 0.0f);
+        const recnas::token_view<float> v1(d1.data(), batch, n, e, bs, ts),
+            v2(d2.data(), batch, n, e, bs, ts);
+        recnas::parallel::with_threads(
+            1, [&] { rk::dot_interaction_backward(tv, dz.data(), ldo, v1, false); });
+        recnas::parallel::with_threads(
+            2, [&] { rk::dot_interaction_backward(tv, dz.data(), ldo, v2, false); });
+        CHECK(d1 == d2);
+        CHECK(kt::close(d1, ref, 1e-5, 1e-4));
+        rk::dot_interaction_backward(tv, dz.data(), ldo, v1, true);
+        for (std::size_t i = 0; i < d1.size(); ++i)
+          CHECK(d1[i] == doctest::Approx(2.0f * ref[i]).epsilon(1e-4).scale(1.0));
       }
     }
   }

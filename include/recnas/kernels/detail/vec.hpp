@@ -4,6 +4,7 @@
 // sharing between code built with different flags).
 
 #include <cstddef>
+#include <cstdint>
 
 #include <xsimd/xsimd.hpp>
 
@@ -89,6 +90,48 @@ inline float vsum(const float* x, vidx n) noexcept {
   float s = xsimd::hadd(acc);
   for (; i < n; ++i) s += x[i];
   return s;
+}
+
+/// exp(x) for x <= 0 (softmax arguments after subtracting the max), about 2 ulp: Cody-Waite
+/// reduction to |r| <= ln2/2, Cephes' degree-6 polynomial, 2^n built in the exponent bits.
+/// Exactly 1 at x = 0 and 0 below -87 (and at -inf); no NaN/overflow handling (x > 0 is not
+/// supported). About half the instructions of xsimd::exp, which handles the full range.
+template <class Arch>
+inline xsimd::batch<float, Arch> exp_nonpos(xsimd::batch<float, Arch> x) noexcept {
+  using batch = xsimd::batch<float, Arch>;
+  using ibatch = xsimd::batch<std::int32_t, Arch>;
+  const auto underflow = x < batch(-87.0f);
+  x = xsimd::max(x, batch(-87.0f));
+  const batch n = xsimd::nearbyint(x * batch(1.44269504088896341f));
+  batch r = xsimd::fnma(n, batch(0.693359375f), x);
+  r = xsimd::fnma(n, batch(-2.12194440e-4f), r);
+  batch p(1.9875691500e-4f);
+  p = xsimd::fma(p, r, batch(1.3981999507e-3f));
+  p = xsimd::fma(p, r, batch(8.3334519073e-3f));
+  p = xsimd::fma(p, r, batch(4.1665795894e-2f));
+  p = xsimd::fma(p, r, batch(1.6666665459e-1f));
+  p = xsimd::fma(p, r, batch(5.0000001201e-1f));
+  p = xsimd::fma(p * r, r, r + batch(1.0f));
+  const ibatch e = (xsimd::to_int(n) + ibatch(127)) << 23;
+  return xsimd::select(underflow, batch(0.0f), p * xsimd::bitwise_cast<batch>(e));
+}
+
+/// out[0:L] = horizontal sums of rows[0:L] in order (L = lanes). xsimd 8's AVX-512 haddp
+/// returns lanes 2,3 <-> 4,5 and 10,11 <-> 12,13 swapped (its shuffle order); feeding the rows
+/// through the same involution cancels it (the attention and interaction tests check exact
+/// sums on every ISA, so another xsimd version's order would be caught).
+template <class Arch>
+inline xsimd::batch<float, Arch> haddp_ordered(const xsimd::batch<float, Arch>* rows) noexcept {
+  using batch = xsimd::batch<float, Arch>;
+  constexpr std::size_t L = batch::size;
+  if constexpr (L == 16 && XSIMD_VERSION_MAJOR == 8) {
+    constexpr std::size_t perm[16] = {0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15};
+    batch grp[16];
+    for (std::size_t i = 0; i < 16; ++i) grp[i] = rows[perm[i]];
+    return xsimd::haddp(grp);
+  } else {
+    return xsimd::haddp(rows);
+  }
 }
 
 }  // namespace recnas::kernels::detail

@@ -1,0 +1,27 @@
+# Fails if an ISA translation unit defines a weak (inline/COMDAT) function that is not
+# templated on an xsimd architecture: the linker could keep that copy, built with AVX2 or
+# AVX-512 flags, for the whole program and crash a machine without those instructions.
+# Arguments: -DNM=<nm> -DOBJECTS=<list of object files>
+set(bad "")
+foreach(obj IN LISTS OBJECTS)
+  if(NOT obj MATCHES "recnas_isa_")
+    continue()
+  endif()
+  execute_process(COMMAND "${NM}" -C --defined-only "${obj}" OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+  if(rc)
+    message(FATAL_ERROR "nm failed on ${obj}")
+  endif()
+  string(REPLACE "\n" ";" lines "${out}")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^[0-9a-f]+ W (.*)$")
+      set(sym "${CMAKE_MATCH_1}")
+      if(NOT sym MATCHES "avx512|avx2|fma3")
+        string(APPEND bad "  ${obj}: ${sym}\n")
+      endif()
+    endif()
+  endforeach()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "ISA translation units define shared inline functions (ODR hazard):\n${bad}")
+endif()
+message(STATUS "ISA translation units define only architecture-templated inline code")
