@@ -16,6 +16,7 @@
 
 #include <Eigen/Core>
 
+#include "recnas/kernels/attention.hpp"
 #include "recnas/ops/concepts.hpp"
 #include "recnas/ops/detail/math.hpp"
 
@@ -64,45 +65,31 @@ struct attention {
   template <class T>
   using mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-  // LayerNorm(16) over each row of X (in place), saving xhat and rstd.
-  template <class T, class M>
-  static void ln_rows(M& X, const T* g, const T* b, T* xhat, T* rstd) {
-    for (index r = 0; r < X.rows(); ++r) {
-      const T mean = X.row(r).mean();
-      const T var = (X.row(r).array() - mean).square().mean();
-      const T rs = T(1) / std::sqrt(var + T(1e-5));
-      rstd[r] = rs;
-      for (index e = 0; e < embed_dim; ++e) {
-        const T h = (X(r, e) - mean) * rs;
-        xhat[r * embed_dim + e] = h;
-        X(r, e) = g[e] * h + b[e];
-      }
+  // The token-wise layers (in-projection, out-projection, FFN) run as one product over all
+  // B*s tokens, the LayerNorm(16)s over all B*s rows and the softmax attention core per example;
+  // all three through recnas::kernels for float (the double path keeps the scalar code).
+
+  /// Floats of the attention-core tape: the kernel keeps one log-sum-exp per query and head
+  /// (float), the scalar path the full probabilities (double).
+  template <class T>
+  static index core_tape_size(index B, index s) {
+    if constexpr (detail::use_kernels<T>) {
+      return kernels::attention_probs_size(B, s, heads);
+    } else {
+      return B * heads * s * s;
     }
   }
-  // In place: dX (gradient wrt the LN output) becomes the gradient wrt its input.
-  template <class T, class M>
-  static void ln_rows_backward(M& dX, const T* g, const T* xhat, const T* rstd, T* gg, T* gb) {
-    for (index r = 0; r < dX.rows(); ++r) {
-      T m1 = 0, m2 = 0;
-      for (index e = 0; e < embed_dim; ++e) {
-        const T h = xhat[r * embed_dim + e];
-        gg[e] += dX(r, e) * h;
-        gb[e] += dX(r, e);
-        const T gh = dX(r, e) * g[e];
-        m1 += gh;
-        m2 += gh * h;
-      }
-      m1 /= T(embed_dim);
-      m2 /= T(embed_dim);
-      for (index e = 0; e < embed_dim; ++e) {
-        dX(r, e) = rstd[r] * (dX(r, e) * g[e] - m1 - xhat[r * embed_dim + e] * m2);
-      }
-    }
+  /// Part 0, 1, 2 (Q, K, V or their gradients) of a [B, s, 3E] projection buffer.
+  template <class T>
+  static token_view<T> qkv_part(T* qkv, index B, index s, index part) {
+    constexpr index E = embed_dim;
+    return token_view<T>(qkv + part * E, B, s, E, s * 3 * E, 3 * E);
+  }
+  template <class T>
+  static kernels::attention_io qkv_io(const T* qkv, index B, index s) {
+    return {qkv_part(qkv, B, s, 0), qkv_part(qkv, B, s, 1), qkv_part(qkv, B, s, 2)};
   }
 
-  // The token-wise layers (in-projection, out-projection, FFN) run as one product over all
-  // B*s tokens (recnas::kernels for float); only the softmax attention and the LayerNorm(16)s
-  // are per example.
   template <class T>
   static void token_linear(index rows, const T* x, const ops::param_ref<T>& W,
                            const ops::param_ref<T>& b, index n, T* y) {
@@ -124,76 +111,77 @@ struct attention {
     T* x0 = io.scratch->alloc(R * E);
     detail::token_projection_forward(io, Wt, s, false, x0, s * E, t, 0);
     T* qkv = io.scratch->alloc(R * 3 * E);
-    T* att = io.scratch->alloc(B * heads * s * s);
+    T* att = io.scratch->alloc(core_tape_size<T>(B, s));
     T* o = io.scratch->alloc(R * E);
     T* n1 = io.scratch->alloc(R * E);
     T* h1 = io.scratch->alloc(R * E);
     T* f = io.scratch->alloc(R * E);
     T* xh1 = io.scratch->alloc(R * E);
-    T* rs1 = io.scratch->alloc(R);
+    T* rs1 = io.scratch->alloc(2 * R);
     T* xh2 = io.scratch->alloc(R * E);
-    T* rs2 = io.scratch->alloc(R);
-    const T scale = T(1) / std::sqrt(T(head_dim));
+    T* rs2 = io.scratch->alloc(2 * R);
     token_linear(R, x0, P[Win], P[bin], 3 * E, qkv);
-    parallel::parallel_rows(B, static_cast<double>(B * s * s * 8 * E), [&](index b0, index b1_) {
-      std::vector<T> kv(static_cast<std::size_t>(4 * s));
-      for (index b = b0; b < b1_; ++b) {
-        const auto QKV = detail::cm(qkv + b * s * 3 * E, s, 3 * E, 3 * E);
-        auto O = detail::mm(o + b * s * E, s, E, E);
-        // Heads of dimension 2: plain loops over contiguous copies of K_h and V_h columns.
-        for (index h = 0; h < heads; ++h) {
-          for (index c = 0; c < s; ++c) {
-            kv[static_cast<std::size_t>(c)] = QKV(c, E + h * head_dim);
-            kv[static_cast<std::size_t>(s + c)] = QKV(c, E + h * head_dim + 1);
-            kv[static_cast<std::size_t>(2 * s + c)] = QKV(c, 2 * E + h * head_dim);
-            kv[static_cast<std::size_t>(3 * s + c)] = QKV(c, 2 * E + h * head_dim + 1);
-          }
-          const T* k0 = kv.data();
-          const T* k1 = k0 + s;
-          const T* v0 = k0 + 2 * s;
-          const T* v1 = k0 + 3 * s;
-          for (index r = 0; r < s; ++r) {
-            const T q0 = QKV(r, h * head_dim) * scale, q1 = QKV(r, h * head_dim + 1) * scale;
-            T* row = att + ((b * heads + h) * s + r) * s;
-            T mx = -std::numeric_limits<T>::infinity();
+    if constexpr (detail::use_kernels<T>) {
+      kernels::attention_forward(
+          qkv_io(qkv, B, s), heads, token_view<float>(o, B, s, E),
+          std::span<float>(att, static_cast<std::size_t>(core_tape_size<T>(B, s))),
+          detail::kernel_workspace(kernels::attention_workspace_size(s, E, heads)));
+    } else {
+      const T scale = T(1) / std::sqrt(T(head_dim));
+      parallel::parallel_rows(B, static_cast<double>(B * s * s * 8 * E), [&](index b0, index b1_) {
+        std::vector<T> kv(static_cast<std::size_t>(4 * s));
+        for (index b = b0; b < b1_; ++b) {
+          const auto QKV = detail::cm(qkv + b * s * 3 * E, s, 3 * E, 3 * E);
+          auto O = detail::mm(o + b * s * E, s, E, E);
+          // Heads of dimension 2: plain loops over contiguous copies of K_h and V_h columns.
+          for (index h = 0; h < heads; ++h) {
             for (index c = 0; c < s; ++c) {
-              row[c] = q0 * k0[c] + q1 * k1[c];
-              mx = std::max(mx, row[c]);
+              kv[static_cast<std::size_t>(c)] = QKV(c, E + h * head_dim);
+              kv[static_cast<std::size_t>(s + c)] = QKV(c, E + h * head_dim + 1);
+              kv[static_cast<std::size_t>(2 * s + c)] = QKV(c, 2 * E + h * head_dim);
+              kv[static_cast<std::size_t>(3 * s + c)] = QKV(c, 2 * E + h * head_dim + 1);
             }
-            T sum = 0;
-            for (index c = 0; c < s; ++c) {
-              row[c] = std::exp(row[c] - mx);
-              sum += row[c];
+            const T* k0 = kv.data();
+            const T* k1 = k0 + s;
+            const T* v0 = k0 + 2 * s;
+            const T* v1 = k0 + 3 * s;
+            for (index r = 0; r < s; ++r) {
+              const T q0 = QKV(r, h * head_dim) * scale, q1 = QKV(r, h * head_dim + 1) * scale;
+              T* row = att + ((b * heads + h) * s + r) * s;
+              T mx = -std::numeric_limits<T>::infinity();
+              for (index c = 0; c < s; ++c) {
+                row[c] = q0 * k0[c] + q1 * k1[c];
+                mx = std::max(mx, row[c]);
+              }
+              T sum = 0;
+              for (index c = 0; c < s; ++c) {
+                row[c] = std::exp(row[c] - mx);
+                sum += row[c];
+              }
+              const T inv = T(1) / sum;
+              T o0 = 0, o1 = 0;
+              for (index c = 0; c < s; ++c) {
+                row[c] *= inv;
+                o0 += row[c] * v0[c];
+                o1 += row[c] * v1[c];
+              }
+              O(r, h * head_dim) = o0;
+              O(r, h * head_dim + 1) = o1;
             }
-            const T inv = T(1) / sum;
-            T o0 = 0, o1 = 0;
-            for (index c = 0; c < s; ++c) {
-              row[c] *= inv;
-              o0 += row[c] * v0[c];
-              o1 += row[c] * v1[c];
-            }
-            O(r, h * head_dim) = o0;
-            O(r, h * head_dim + 1) = o1;
           }
         }
-      }
-    });
+      });
+    }
     // N1 = LN1(X0 + O Wo^T + bo)
     token_linear(R, o, P[Wo], P[bo], E, n1);
     for (index i = 0; i < R * E; ++i) n1[i] += x0[i];
-    {
-      auto N1 = detail::mm(n1, R, E, E);
-      ln_rows(N1, P[g1].w, P[b1n].w, xh1, rs1);
-    }
+    detail::layernorm_rows_forward(n1, R, E, E, P[g1].w, P[b1n].w, xh1, rs1);
     // H = ReLU(N1 W1^T + b1); Y = LN2(N1 + H W2^T + b2)
     token_linear(R, n1, P[W1], P[b1], E, h1);
     for (index i = 0; i < R * E; ++i) h1[i] = std::max(h1[i], T(0));
     token_linear(R, h1, P[W2], P[b2], E, f);
     for (index i = 0; i < R * E; ++i) f[i] += n1[i];
-    {
-      auto Fm = detail::mm(f, R, E, E);
-      ln_rows(Fm, P[g2].w, P[b2n].w, xh2, rs2);
-    }
+    detail::layernorm_rows_forward(f, R, E, E, P[g2].w, P[b2n].w, xh2, rs2);
     for (index b = 0; b < B; ++b) std::copy(f + b * s * E, f + (b + 1) * s * E, y + b * ybs);
     t.p[2] = x0;
     t.p[3] = qkv;
@@ -212,14 +200,10 @@ struct attention {
     constexpr index E = embed_dim;
     const index B = io.batch, s = io.shape.s, R = B * s;
     const auto& P = io.params;
-    const T scale = T(1) / std::sqrt(T(head_dim));
     // dR2 = LN2'(dY)
     T* dr2 = io.scratch->alloc(R * E);
     for (index b = 0; b < B; ++b) std::copy(dy + b * ybs, dy + b * ybs + s * E, dr2 + b * s * E);
-    {
-      auto D = detail::mm(dr2, R, E, E);
-      ln_rows_backward(D, P[g2].w, t.p[10], t.p[11], P[g2].g, P[b2n].g);
-    }
+    detail::layernorm_rows_backward(dr2, R, E, E, P[g2].w, t.p[10], t.p[11], P[g2].g, P[b2n].g);
     // FFN: dH = (dR2 W2) * [H > 0]; dN1 = dR2 + dH W1
     T* dh = io.scratch->zeros(R * E);
     token_linear_backward(R, t.p[7], dh, P[W2], P[b2], E, dr2);
@@ -229,10 +213,7 @@ struct attention {
     T* dn1 = io.scratch->alloc(R * E);
     std::copy(dr2, dr2 + R * E, dn1);
     token_linear_backward(R, t.p[6], dn1, P[W1], P[b1], E, dh);
-    {
-      auto D = detail::mm(dn1, R, E, E);
-      ln_rows_backward(D, P[g1].w, t.p[8], t.p[9], P[g1].g, P[b1n].g);
-    }
+    detail::layernorm_rows_backward(dn1, R, E, E, P[g1].w, t.p[8], t.p[9], P[g1].g, P[b1n].g);
     // R1 = X0 + O Wo^T + bo: dX0 = dR1, dO = dR1 Wo
     T* dx0 = io.scratch->alloc(R * E);
     std::copy(dn1, dn1 + R * E, dx0);
@@ -240,29 +221,39 @@ struct attention {
     token_linear_backward(R, t.p[5], dout, P[Wo], P[bo], E, dn1);
     // Attention heads, per example.
     T* dqkv = io.scratch->alloc(R * 3 * E);
-    parallel::parallel_rows(B, static_cast<double>(B * s * s * 8 * E), [&](index b0, index b1_) {
-      mat<T> dA(s, s);
-      for (index b = b0; b < b1_; ++b) {
-        const auto QKV = detail::cm(t.p[3] + b * s * 3 * E, s, 3 * E, 3 * E);
-        const auto dO = detail::cm(dout + b * s * E, s, E, E);
-        auto dQKV = detail::mm(dqkv + b * s * 3 * E, s, 3 * E, 3 * E);
-        for (index h = 0; h < heads; ++h) {
-          const auto A = detail::cm(t.p[4] + (b * heads + h) * s * s, s, s, s);
-          const auto Qh = QKV.middleCols(h * head_dim, head_dim);
-          const auto Kh = QKV.middleCols(E + h * head_dim, head_dim);
-          const auto Vh = QKV.middleCols(2 * E + h * head_dim, head_dim);
-          const auto dOh = dO.middleCols(h * head_dim, head_dim);
-          dQKV.middleCols(2 * E + h * head_dim, head_dim).noalias() = A.transpose() * dOh;
-          dA.noalias() = dOh * Vh.transpose();
-          for (index r = 0; r < s; ++r) {
-            const T dot = dA.row(r).dot(A.row(r));
-            dA.row(r) = A.row(r).cwiseProduct((dA.row(r).array() - dot).matrix());
+    if constexpr (detail::use_kernels<T>) {
+      kernels::attention_backward(
+          qkv_io(static_cast<const T*>(t.p[3]), B, s), heads,
+          std::span<const float>(t.p[4], static_cast<std::size_t>(core_tape_size<T>(B, s))),
+          token_view<const float>(dout, B, s, E), qkv_part(dqkv, B, s, 0), qkv_part(dqkv, B, s, 1),
+          qkv_part(dqkv, B, s, 2), false,
+          detail::kernel_workspace(kernels::attention_workspace_size(s, E, heads)));
+    } else {
+      const T scale = T(1) / std::sqrt(T(head_dim));
+      parallel::parallel_rows(B, static_cast<double>(B * s * s * 8 * E), [&](index b0, index b1_) {
+        mat<T> dA(s, s);
+        for (index b = b0; b < b1_; ++b) {
+          const auto QKV = detail::cm(t.p[3] + b * s * 3 * E, s, 3 * E, 3 * E);
+          const auto dO = detail::cm(dout + b * s * E, s, E, E);
+          auto dQKV = detail::mm(dqkv + b * s * 3 * E, s, 3 * E, 3 * E);
+          for (index h = 0; h < heads; ++h) {
+            const auto A = detail::cm(t.p[4] + (b * heads + h) * s * s, s, s, s);
+            const auto Qh = QKV.middleCols(h * head_dim, head_dim);
+            const auto Kh = QKV.middleCols(E + h * head_dim, head_dim);
+            const auto Vh = QKV.middleCols(2 * E + h * head_dim, head_dim);
+            const auto dOh = dO.middleCols(h * head_dim, head_dim);
+            dQKV.middleCols(2 * E + h * head_dim, head_dim).noalias() = A.transpose() * dOh;
+            dA.noalias() = dOh * Vh.transpose();
+            for (index r = 0; r < s; ++r) {
+              const T dot = dA.row(r).dot(A.row(r));
+              dA.row(r) = A.row(r).cwiseProduct((dA.row(r).array() - dot).matrix());
+            }
+            dQKV.middleCols(h * head_dim, head_dim).noalias() = dA * Kh * scale;
+            dQKV.middleCols(E + h * head_dim, head_dim).noalias() = dA.transpose() * Qh * scale;
           }
-          dQKV.middleCols(h * head_dim, head_dim).noalias() = dA * Kh * scale;
-          dQKV.middleCols(E + h * head_dim, head_dim).noalias() = dA.transpose() * Qh * scale;
         }
-      }
-    });
+      });
+    }
     token_linear_backward(R, t.p[2], dx0, P[Win], P[bin], 3 * E, dqkv);
     detail::token_projection_backward(io, Wt, s, false, dx0, s * E, t, 0);
   }

@@ -10,6 +10,7 @@
 #include <array>
 #include <string_view>
 
+#include "recnas/kernels/interaction.hpp"
 #include "recnas/ops/concepts.hpp"
 #include "recnas/ops/detail/math.hpp"
 
@@ -61,21 +62,26 @@ struct dot_product {
     detail::token_projection_forward(io, 4, kk, skip_tokens(io.shape), stack + embed_dim, sbs, t,
                                      2);
     T* pr = io.scratch->alloc(B * P);
-    parallel::parallel_rows(B, static_cast<double>(B * P * embed_dim), [&](index b0, index b1) {
-      for (index b = b0; b < b1; ++b) {
-        const T* S = stack + b * sbs;
-        T* out = pr + b * P;
-        index p = 0;
-        for (index i = 1; i <= kk; ++i) {
-          for (index j = 0; j < i; ++j) {
-            T acc = 0;
-            for (index e = 0; e < embed_dim; ++e)
-              acc += S[i * embed_dim + e] * S[j * embed_dim + e];
-            out[p++] = acc;
+    if constexpr (detail::use_kernels<T>) {
+      // Same pair order (1,0), (2,0), (2,1), ... as the loops below.
+      kernels::dot_interaction(token_view<const float>(stack, B, kk + 1, embed_dim), pr, P);
+    } else {
+      parallel::parallel_rows(B, static_cast<double>(B * P * embed_dim), [&](index b0, index b1) {
+        for (index b = b0; b < b1; ++b) {
+          const T* S = stack + b * sbs;
+          T* out = pr + b * P;
+          index p = 0;
+          for (index i = 1; i <= kk; ++i) {
+            for (index j = 0; j < i; ++j) {
+              T acc = 0;
+              for (index e = 0; e < embed_dim; ++e)
+                acc += S[i * embed_dim + e] * S[j * embed_dim + e];
+              out[p++] = acc;
+            }
           }
         }
-      }
-    });
+      });
+    }
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{pr, nullptr, P, P, 0}};
     detail::dense_projection_forward<T>(io, 8, xs, n, skip_pairs(io.shape), y, ldy, t, 4);
     t.p[6] = stack;
@@ -93,24 +99,29 @@ struct dot_product {
     detail::dense_projection_backward<T>(io, 8, xs, n, skip_pairs(io.shape), g, n, t, 4);
     const T* stack = t.p[6];
     T* dstack = io.scratch->zeros(B * sbs);
-    parallel::parallel_rows(B, 2.0 * static_cast<double>(B * P * embed_dim),
-                            [&](index b0, index b1) {
-                              for (index b = b0; b < b1; ++b) {
-                                const T* S = stack + b * sbs;
-                                T* dS = dstack + b * sbs;
-                                const T* dp = dpr + b * P;
-                                index p = 0;
-                                for (index i = 1; i <= kk; ++i) {
-                                  for (index j = 0; j < i; ++j) {
-                                    const T gz = dp[p++];
-                                    for (index e = 0; e < embed_dim; ++e) {
-                                      dS[i * embed_dim + e] += gz * S[j * embed_dim + e];
-                                      dS[j * embed_dim + e] += gz * S[i * embed_dim + e];
+    if constexpr (detail::use_kernels<T>) {
+      kernels::dot_interaction_backward(token_view<const float>(stack, B, kk + 1, embed_dim), dpr,
+                                        P, token_view<float>(dstack, B, kk + 1, embed_dim), false);
+    } else {
+      parallel::parallel_rows(B, 2.0 * static_cast<double>(B * P * embed_dim),
+                              [&](index b0, index b1) {
+                                for (index b = b0; b < b1; ++b) {
+                                  const T* S = stack + b * sbs;
+                                  T* dS = dstack + b * sbs;
+                                  const T* dp = dpr + b * P;
+                                  index p = 0;
+                                  for (index i = 1; i <= kk; ++i) {
+                                    for (index j = 0; j < i; ++j) {
+                                      const T gz = dp[p++];
+                                      for (index e = 0; e < embed_dim; ++e) {
+                                        dS[i * embed_dim + e] += gz * S[j * embed_dim + e];
+                                        dS[j * embed_dim + e] += gz * S[i * embed_dim + e];
+                                      }
                                     }
                                   }
                                 }
-                              }
-                            });
+                              });
+    }
     detail::token_projection_backward(io, 4, kk, skip_tokens(io.shape), dstack + embed_dim, sbs, t,
                                       2);
     detail::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs,

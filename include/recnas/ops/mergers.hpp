@@ -11,6 +11,7 @@
 #include <array>
 #include <string_view>
 
+#include "recnas/kernels/interaction.hpp"
 #include "recnas/ops/concepts.hpp"
 #include "recnas/ops/detail/math.hpp"
 
@@ -74,16 +75,20 @@ struct sparse_to_dense {
     const auto& x = io.tokens[0];
     T* sum = io.scratch->zeros(B * E);
     T* f = io.scratch->alloc(B * E);
-    for (index b = 0; b < B; ++b) {
-      for (index e = 0; e < E; ++e) {
-        T s1 = 0, s2 = 0;
-        for (index k = 0; k < x.tokens; ++k) {
-          const T v = x.x[b * x.bs + k * E + e];
-          s1 += v;
-          s2 += v * v;
+    if constexpr (detail::use_kernels<T>) {  // the backward kernel recomputes the sums
+      kernels::fm(token_view<const float>(x.x, B, x.tokens, E, x.bs, E), f, E);
+    } else {
+      for (index b = 0; b < B; ++b) {
+        for (index e = 0; e < E; ++e) {
+          T s1 = 0, s2 = 0;
+          for (index k = 0; k < x.tokens; ++k) {
+            const T v = x.x[b * x.bs + k * E + e];
+            s1 += v;
+            s2 += v * v;
+          }
+          sum[b * E + e] = s1;
+          f[b * E + e] = s1 * s1 - s2;
         }
-        sum[b * E + e] = s1;
-        f[b * E + e] = s1 * s1 - s2;
       }
     }
     T* p = io.scratch->alloc(B * n);
@@ -104,6 +109,11 @@ struct sparse_to_dense {
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{t.p[3], df, E, E, 0}};
     detail::dense_projection_backward<T>(io, 0, xs, n, skip(io.shape), g, n, t, 0);
     if (x.dx == nullptr) return;
+    if constexpr (detail::use_kernels<T>) {
+      kernels::fm_backward(token_view<const float>(x.x, B, x.tokens, E, x.bs, E), df, E,
+                           token_view<float>(x.dx, B, x.tokens, E, x.bs, E), true);
+      return;
+    }
     for (index b = 0; b < B; ++b) {
       for (index k = 0; k < x.tokens; ++k) {
         for (index e = 0; e < E; ++e) {

@@ -62,9 +62,8 @@ struct sigmoid_gating {
     t.p[1] = h;
     if (io.shape.layernorm) {
       t.p[2] = io.scratch->alloc(B * n);
-      t.p[3] = io.scratch->alloc(B);
-      detail::layernorm_forward(y, detail::vectors{B, 1, ldy, 1, n}, io.params[4].w, io.params[5].w,
-                                t.p[2], t.p[3]);
+      t.p[3] = io.scratch->alloc(2 * B);
+      detail::layernorm_rows_forward(y, B, n, ldy, io.params[4].w, io.params[5].w, t.p[2], t.p[3]);
     }
   }
   template <class T>
@@ -73,8 +72,8 @@ struct sigmoid_gating {
     T* g = io.scratch->alloc(B * n);
     detail::copy_block(dy, lddy, g, n, B, n);
     if (io.shape.layernorm) {
-      detail::layernorm_backward(g, detail::vectors{B, 1, n, 1, n}, io.params[4].w, t.p[2], t.p[3],
-                                 io.params[4].g, io.params[5].g);
+      detail::layernorm_rows_backward(g, B, n, n, io.params[4].w, t.p[2], t.p[3], io.params[4].g,
+                                      io.params[5].g);
     }
     T* dh = nullptr;
     if (skip(io.shape)) {

@@ -48,9 +48,8 @@ struct sum {
     t.p[0] = h;
     if (io.shape.layernorm) {
       t.p[1] = io.scratch->alloc(B * n);
-      t.p[2] = io.scratch->alloc(B);
-      detail::layernorm_forward(y, detail::vectors{B, 1, ldy, 1, n}, io.params[2].w, io.params[3].w,
-                                t.p[1], t.p[2]);
+      t.p[2] = io.scratch->alloc(2 * B);
+      detail::layernorm_rows_forward(y, B, n, ldy, io.params[2].w, io.params[3].w, t.p[1], t.p[2]);
     }
   }
   template <class T>
@@ -59,8 +58,8 @@ struct sum {
     T* g = io.scratch->alloc(B * n);
     detail::copy_block(dy, lddy, g, n, B, n);
     if (io.shape.layernorm) {
-      detail::layernorm_backward(g, detail::vectors{B, 1, n, 1, n}, io.params[2].w, t.p[1], t.p[2],
-                                 io.params[2].g, io.params[3].g);
+      detail::layernorm_rows_backward(g, B, n, n, io.params[2].w, t.p[1], t.p[2], io.params[2].g,
+                                      io.params[3].g);
     }
     T* dh = nullptr;
     if (skip(io.shape)) {

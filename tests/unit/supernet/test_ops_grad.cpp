@@ -2,8 +2,10 @@
 // not a plain linear layer, and parameter/input gradients against central differences, with
 // and without LayerNorm, at shapes that do and do not trigger the "skip the projection when
 // the widths match" rules.
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -26,19 +28,19 @@ namespace {
 constexpr idx E = ops::embed_dim;
 
 /// An operator instance with its own parameters, inputs and output, for checks.
-template <class Op>
+template <class Op, class T = double>
 struct harness {
   ops::op_shape shape;
   idx B = 3;
-  std::vector<std::vector<double>> pv, pg;  // parameter values / grads per slot
-  std::vector<ops::param_ref<double>> refs;
-  std::vector<std::vector<double>> dx, dxg;  // dense inputs / grads
-  std::vector<std::vector<double>> tx, txg;  // token inputs / grads
+  std::vector<std::vector<T>> pv, pg;  // parameter values / grads per slot
+  std::vector<ops::param_ref<T>> refs;
+  std::vector<std::vector<T>> dx, dxg;  // dense inputs / grads
+  std::vector<std::vector<T>> tx, txg;  // token inputs / grads
   std::vector<idx> dwidth, tcount;
-  std::vector<double> y;  // output
+  std::vector<T> y;  // output
   idx out_stride = 0;
   bool dense_op = true;
-  ops::arena<double> scratch;
+  ops::arena<T> scratch;
 
   harness(ops::op_shape s, std::vector<idx> widths, std::vector<idx> tokens, std::uint64_t seed)
       : shape(s), dwidth(std::move(widths)), tcount(std::move(tokens)) {
@@ -46,31 +48,30 @@ struct harness {
     ops::param_declarer d;
     Op::declare(shape, d);
     for (const auto& p : d.decls()) {
-      std::vector<double> v(static_cast<std::size_t>(p.size()));
+      std::vector<T> v(static_cast<std::size_t>(p.size()));
       for (auto& x : v)
-        x = p.init == ops::init_kind::constant ? p.value + g.uniform(-0.2, 0.2)
-                                               : g.uniform(-0.5, 0.5);
+        x = static_cast<T>(p.init == ops::init_kind::constant ? p.value + g.uniform(-0.2, 0.2)
+                                                              : g.uniform(-0.5, 0.5));
       pv.push_back(v);
-      pg.emplace_back(v.size(), 0.0);
+      pg.emplace_back(v.size(), T(0));
     }
     for (std::size_t k = 0; k < pv.size(); ++k) {
       refs.push_back({pv[k].data(), pg[k].data(), d.decls()[k].rows, d.decls()[k].cols});
     }
     for (idx w : dwidth) {
-      std::vector<double> v(static_cast<std::size_t>(B * w));
-      for (auto& x : v) x = g.uniform(-1.0, 1.0);
+      std::vector<T> v(static_cast<std::size_t>(B * w));
+      for (auto& x : v) x = static_cast<T>(g.uniform(-1.0, 1.0));
       dx.push_back(v);
-      dxg.emplace_back(v.size(), 0.0);
+      dxg.emplace_back(v.size(), T(0));
     }
     for (idx t : tcount) {
-      std::vector<double> v(static_cast<std::size_t>(B * t * E));
-      for (auto& x : v) x = g.uniform(-1.0, 1.0);
+      std::vector<T> v(static_cast<std::size_t>(B * t * E));
+      for (auto& x : v) x = static_cast<T>(g.uniform(-1.0, 1.0));
       tx.push_back(v);
-      txg.emplace_back(v.size(), 0.0);
+      txg.emplace_back(v.size(), T(0));
     }
   }
-  ops::op_io<double> io(std::vector<ops::dense_seg<double>>& ds,
-                        std::vector<ops::token_seg<double>>& ts) {
+  ops::op_io<T> io(std::vector<ops::dense_seg<T>>& ds, std::vector<ops::token_seg<T>>& ts) {
     ds.clear();
     ts.clear();
     idx col = 0;
@@ -83,7 +84,7 @@ struct harness {
       ts.push_back({tx[k].data(), txg[k].data(), tcount[k] * E, tcount[k], col});
       col += tcount[k];
     }
-    ops::op_io<double> o{B, shape, ds, ts, {}, {}, refs, &scratch};
+    ops::op_io<T> o{B, shape, ds, ts, {}, {}, refs, &scratch};
     if (ds.size() >= 2) {
       o.left = ds[0];
       o.right = ds[1];
@@ -100,33 +101,43 @@ struct harness {
     }
   }();
   idx out_cols() const { return to_tokens ? ops::dense_to_sparse::width : shape.d; }
+  /// Backward of the last run with dy = r (as T).
+  void backward_of(const std::vector<double>& r, const ops::tape<T>& t) {
+    std::vector<ops::dense_seg<T>> ds;
+    std::vector<ops::token_seg<T>> ts;
+    auto o = io(ds, ts);
+    std::vector<T> dy(y.size());
+    for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = static_cast<T>(r[i]);
+    Op::backward(o, t, dy.data(), out_stride);
+  }
   // forward; returns sum r*y
-  double run(const std::vector<double>& r, ops::tape<double>& t) {
+  double run(const std::vector<double>& r, ops::tape<T>& t) {
     scratch.reset();
-    std::vector<ops::dense_seg<double>> ds;
-    std::vector<ops::token_seg<double>> ts;
+    std::vector<ops::dense_seg<T>> ds;
+    std::vector<ops::token_seg<T>> ts;
     auto o = io(ds, ts);
     if constexpr (Op::kind == recnas::policy_kind::sparse_operator) {
       out_stride = (shape.s + 8) * E;  // leave room as a block buffer does
-      y.assign(static_cast<std::size_t>(B * out_stride), 0.0);
+      y.assign(static_cast<std::size_t>(B * out_stride), T(0));
       Op::forward(o, t, y.data(), out_stride);
     } else {
       out_stride = out_cols() + 5;  // a padded row stride
-      y.assign(static_cast<std::size_t>(B * out_stride), 0.0);
+      y.assign(static_cast<std::size_t>(B * out_stride), T(0));
       Op::forward(o, t, y.data(), out_stride);
     }
     double l = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) l += r[i] * y[i];
+    for (std::size_t i = 0; i < y.size(); ++i) l += r[i] * static_cast<double>(y[i]);
     return l;
   }
   void check(std::uint64_t seed) {
+    static_assert(std::is_same_v<T, double>, "finite differences need the double path");
     recnas::rng g(seed);
     std::vector<double> r(static_cast<std::size_t>(B * (out_cols() + 5 + (shape.s + 8) * E)));
     for (auto& v : r) v = g.uniform(-1.0, 1.0);
-    ops::tape<double> t;
+    ops::tape<T> t;
     run(r, t);
-    std::vector<ops::dense_seg<double>> ds;
-    std::vector<ops::token_seg<double>> ts;
+    std::vector<ops::dense_seg<T>> ds;
+    std::vector<ops::token_seg<T>> ts;
     auto o = io(ds, ts);
     std::vector<double> dy(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(y.size()));
     Op::backward(o, std::as_const(t), dy.data(), out_stride);
@@ -137,7 +148,7 @@ struct harness {
         const auto k = static_cast<std::size_t>(g.below(vals.size()));
         const double keep = vals[k];
         const double h = 1e-6;
-        ops::tape<double> t2;
+        ops::tape<T> t2;
         vals[k] = keep + h;
         const double lp = run(r, t2);
         vals[k] = keep - h;
@@ -270,4 +281,64 @@ TEST_CASE("zero and identity operators") {
   ops::tape<double> t;
   std::vector<double> r(1000, 1.0);
   CHECK(z.run(r, t) == 0.0);
+}
+
+namespace {
+/// Runs one operator configuration in float (the recnas::kernels path) and in double (the
+/// scalar reference path) on the same float-representable values; compares the outputs and
+/// every parameter and input gradient, relative to the largest magnitude of each.
+template <class Op>
+void check_float_matches_double(ops::op_shape s, std::vector<idx> widths, std::vector<idx> tokens,
+                                std::uint64_t seed) {
+  harness<Op, float> f(s, widths, tokens, seed);
+  harness<Op, double> d(s, widths, tokens, seed);
+  auto copy = [](const auto& from, auto& to) {
+    for (std::size_t k = 0; k < from.size(); ++k)
+      for (std::size_t i = 0; i < from[k].size(); ++i) to[k][i] = static_cast<double>(from[k][i]);
+  };
+  copy(f.pv, d.pv);
+  copy(f.dx, d.dx);
+  copy(f.tx, d.tx);
+  recnas::rng g(seed + 1000);
+  std::vector<double> r(static_cast<std::size_t>(f.B * (f.out_cols() + 5 + (s.s + 8) * E)));
+  for (auto& v : r) v = static_cast<double>(static_cast<float>(g.uniform(-1.0, 1.0)));
+  ops::tape<float> tf;
+  ops::tape<double> td;
+  f.run(r, tf);
+  d.run(r, td);
+  auto compare = [&](const auto& a, const auto& b, const char* what) {
+    double worst = 0, norm = 0;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+      norm = std::max(norm, std::abs(b[i]));
+    }
+    CHECK_MESSAGE(worst <= 1e-4 * std::max(1.0, norm), Op::name << " " << what
+                                                                << ": float vs double " << worst
+                                                                << " (max " << norm << ")");
+  };
+  compare(f.y, d.y, "output");
+  f.backward_of(r, tf);
+  d.backward_of(r, td);
+  for (std::size_t k = 0; k < d.pg.size(); ++k) compare(f.pg[k], d.pg[k], "param grad");
+  for (std::size_t k = 0; k < d.dxg.size(); ++k) compare(f.dxg[k], d.dxg[k], "dense input grad");
+  for (std::size_t k = 0; k < d.txg.size(); ++k) compare(f.txg[k], d.txg[k], "token input grad");
+}
+}  // namespace
+
+TEST_CASE("float (recnas::kernels) and double paths agree per operator") {
+  for (bool ln : {false, true}) {
+    CAPTURE(ln);
+    check_float_matches_double<ops::fc>(shape_of(13 + 7, 0, 0, 0, 24, 0, ln), {13, 7}, {}, 51);
+    check_float_matches_double<ops::sum>(shape_of(0, 0, 5, 9, 12, 0, ln), {5, 9}, {}, 52);
+    check_float_matches_double<ops::sigmoid_gating>(shape_of(0, 0, 6, 10, 7, 0, ln), {6, 10}, {},
+                                                    53);
+    check_float_matches_double<ops::dot_product>(shape_of(20, 9, 0, 0, 32, 0, ln), {13, 7}, {4, 5},
+                                                 54);
+    check_float_matches_double<ops::efc>(shape_of(0, 11, 0, 0, 0, 6, ln), {}, {5, 6}, 55);
+    check_float_matches_double<ops::dense_to_sparse>(shape_of(0, 0, 0, 0, 40, 0, ln), {40}, {}, 56);
+    check_float_matches_double<ops::sparse_to_dense>(shape_of(0, 0, 0, 0, 24, 0, ln), {}, {6}, 57);
+    // Attention: 5 tokens (one partial 16-key register) and 27 (NASRec's largest s, two blocks).
+    check_float_matches_double<ops::attention>(shape_of(0, 11, 0, 0, 0, 5, ln), {}, {5, 6}, 58);
+    check_float_matches_double<ops::attention>(shape_of(0, 30, 0, 0, 0, 27, ln), {}, {14, 16}, 59);
+  }
 }

@@ -5,6 +5,7 @@
 // them to recnas::kernels changes no operator.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <span>
 #include <type_traits>
@@ -12,6 +13,7 @@
 
 #include <Eigen/Core>
 
+#include "recnas/kernels/elementwise.hpp"
 #include "recnas/kernels/gemm.hpp"
 #include "recnas/kernels/token_linear.hpp"
 #include "recnas/ops/concepts.hpp"
@@ -62,6 +64,12 @@ cmap<T> cm(const T* p, index r, index c, index ld) {
 template <class T>
 mmap<T> mm(T* p, index r, index c, index ld) {
   return mmap<T>(p, r, c, Eigen::OuterStride<>(ld));
+}
+
+/// Copies a float [rows, cols] block (row strides lds, ldd).
+inline void copy_rows_float(const float* src, index lds, float* dst, index ldd, index rows,
+                            index cols) {
+  for (index r = 0; r < rows; ++r) std::copy(src + r * lds, src + r * lds + cols, dst + r * ldd);
 }
 
 /// y[B, n] = sum_seg x_seg[B, w] * W[0:n, col:col+w]^T (+ b[0:n]); W has row stride ldw.
@@ -239,7 +247,93 @@ struct vectors {
 /// In-place LayerNorm (eps 1e-5): x <- gamma * (x - mean) / sqrt(var + eps) + beta, gamma and
 /// beta indexed by element. Saves xhat (compact [outer*inner, n]) and rstd for backward.
 template <class T>
+void layernorm_forward(T* x, const vectors& v, const T* gamma, const T* beta, T* xhat, T* rstd);
+
+/// Float LayerNorm over the tokens of each channel (vectors (B, E, bs, E)): the 16 channels of
+/// one example are normalised together, so every inner loop runs over 16 contiguous floats
+/// (vectorised by the compiler) instead of a strided scalar walk. xhat is kept in the tokens'
+/// own layout ([B, n, E], compact); rstd as [B, E].
+inline void layernorm_channels_forward(float* x, const vectors& v, const float* gamma,
+                                       const float* beta, float* xhat, float* rstd) {
+  constexpr index E = embed_dim;
+  const index n = v.n;
+  parallel::parallel_rows(v.outer, 8.0 * static_cast<double>(v.outer * E * n),
+                          [&](index a0, index a1) {
+                            for (index a = a0; a < a1; ++a) {
+                              float* p = x + a * v.outer_stride;
+                              float* h = xhat + a * n * E;
+                              std::array<float, E> mean{}, var{}, r{};
+                              for (index k = 0; k < n; ++k)
+                                for (index c = 0; c < E; ++c) mean[c] += p[k * E + c];
+                              for (index c = 0; c < E; ++c) mean[c] /= static_cast<float>(n);
+                              for (index k = 0; k < n; ++k)
+                                for (index c = 0; c < E; ++c) {
+                                  const float d = p[k * E + c] - mean[c];
+                                  var[c] += d * d;
+                                }
+                              for (index c = 0; c < E; ++c) {
+                                r[c] = 1.0f / std::sqrt(var[c] / static_cast<float>(n) + 1e-5f);
+                                rstd[a * E + c] = r[c];
+                              }
+                              for (index k = 0; k < n; ++k)
+                                for (index c = 0; c < E; ++c) {
+                                  const float hk = (p[k * E + c] - mean[c]) * r[c];
+                                  h[k * E + c] = hk;
+                                  p[k * E + c] = gamma[k] * hk + beta[k];
+                                }
+                            }
+                          });
+}
+/// Backward of layernorm_channels_forward, in place on dy; gg, gb accumulate (serial, fixed
+/// order, so results do not depend on the thread count).
+inline void layernorm_channels_backward(float* dy, const vectors& v, const float* gamma,
+                                        const float* xhat, const float* rstd, float* gg,
+                                        float* gb) {
+  constexpr index E = embed_dim;
+  const index n = v.n;
+  for (index a = 0; a < v.outer; ++a) {
+    const float* p = dy + a * v.outer_stride;
+    const float* h = xhat + a * n * E;
+    for (index k = 0; k < n; ++k) {
+      float sg = 0, sb = 0;
+      for (index c = 0; c < E; ++c) {
+        sg += p[k * E + c] * h[k * E + c];
+        sb += p[k * E + c];
+      }
+      gg[k] += sg;
+      gb[k] += sb;
+    }
+  }
+  parallel::parallel_rows(
+      v.outer, 8.0 * static_cast<double>(v.outer * E * n), [&](index a0, index a1) {
+        for (index a = a0; a < a1; ++a) {
+          float* p = dy + a * v.outer_stride;
+          const float* h = xhat + a * n * E;
+          std::array<float, E> m1{}, m2{};
+          for (index k = 0; k < n; ++k)
+            for (index c = 0; c < E; ++c) {
+              const float g = p[k * E + c] * gamma[k];
+              m1[c] += g;
+              m2[c] += g * h[k * E + c];
+            }
+          const float inv_n = 1.0f / static_cast<float>(n);
+          for (index k = 0; k < n; ++k)
+            for (index c = 0; c < E; ++c) {
+              const float g = p[k * E + c] * gamma[k];
+              p[k * E + c] = rstd[a * E + c] * (g - m1[c] * inv_n - h[k * E + c] * m2[c] * inv_n);
+            }
+        }
+      });
+}
+
+template <class T>
 void layernorm_forward(T* x, const vectors& v, const T* gamma, const T* beta, T* xhat, T* rstd) {
+  if constexpr (use_kernels<T>) {
+    if (v.inner == embed_dim && v.elem_stride == embed_dim) {
+      layernorm_channels_forward(x, v, gamma, beta, xhat, rstd);
+      return;
+    }
+  }
   const index count = v.outer * v.inner;
   parallel::parallel_rows(count, 8.0 * static_cast<double>(count * v.n), [&](index i0, index i1) {
     for (index i = i0; i < i1; ++i) {
@@ -268,6 +362,12 @@ void layernorm_forward(T* x, const vectors& v, const T* gamma, const T* beta, T*
 template <class T>
 void layernorm_backward(T* dy, const vectors& v, const T* gamma, const T* xhat, const T* rstd,
                         T* gg, T* gb) {
+  if constexpr (use_kernels<T>) {
+    if (v.inner == embed_dim && v.elem_stride == embed_dim) {
+      layernorm_channels_backward(dy, v, gamma, xhat, rstd, gg, gb);
+      return;
+    }
+  }
   const index count = v.outer * v.inner;
   for (index i = 0; i < count; ++i) {  // parameter gradients: serial, fixed order
     const T* p = dy + v.base(i / v.inner, i % v.inner);
@@ -295,6 +395,35 @@ void layernorm_backward(T* dy, const vectors& v, const T* gamma, const T* xhat, 
       }
     }
   });
+}
+
+/// Row LayerNorm (eps 1e-5) in place on y[rows, n] (row stride ld). The float path runs
+/// kernels::layer_norm and saves what its backward reads: the pre-LN rows (compact [rows, n])
+/// in `saved` and mean, rstd in stats[0:rows], stats[rows:2 rows]. The double path keeps the
+/// scalar code (xhat in `saved`, rstd in stats[0:rows]). Both buffers have the same sizes.
+template <class T>
+void layernorm_rows_forward(T* y, index rows, index n, index ld, const T* gamma, const T* beta,
+                            T* saved, T* stats) {
+  if constexpr (use_kernels<T>) {
+    copy_rows_float(y, ld, saved, n, rows, n);
+    kernels::layer_norm(rows, n, saved, n, gamma, beta, 1e-5f, y, ld, stats, stats + rows);
+  } else {
+    layernorm_forward(y, vectors{rows, 1, ld, 1, n}, gamma, beta, saved, stats);
+  }
+}
+/// Backward of layernorm_rows_forward, in place on dy (dy becomes dx); gg, gb accumulate.
+template <class T>
+void layernorm_rows_backward(T* dy, index rows, index n, index ld, const T* gamma, const T* saved,
+                             const T* stats, T* gg, T* gb) {
+  if constexpr (use_kernels<T>) {
+    // Parameter gradients first: the in-place dx call overwrites dy.
+    kernels::layer_norm_backward(rows, n, saved, n, dy, ld, gamma, stats, stats + rows, nullptr, 0,
+                                 false, gg, gb);
+    kernels::layer_norm_backward(rows, n, saved, n, dy, ld, gamma, stats, stats + rows, dy, ld,
+                                 false, nullptr, nullptr);
+  } else {
+    layernorm_backward(dy, vectors{rows, 1, ld, 1, n}, gamma, saved, stats, gg, gb);
+  }
 }
 
 /// y = max(y, 0) on a [rows, cols] block with row stride ld.
@@ -395,8 +524,8 @@ void dense_projection_forward(const op_io<T>& io, index first, std::span<const d
     const auto& g = io.params[static_cast<std::size_t>(first + 2)];
     const auto& be = io.params[static_cast<std::size_t>(first + 3)];
     T* xhat = io.scratch->alloc(B * n);
-    T* rstd = io.scratch->alloc(B);
-    layernorm_forward(y, vectors{B, 1, ldy, 1, n}, g.w, be.w, xhat, rstd);
+    T* rstd = io.scratch->alloc(2 * B);
+    layernorm_rows_forward(y, B, n, ldy, g.w, be.w, xhat, rstd);
     t.p[static_cast<std::size_t>(save)] = xhat;
     t.p[static_cast<std::size_t>(save + 1)] = rstd;
   }
@@ -416,8 +545,8 @@ void dense_projection_backward(const op_io<T>& io, index first, std::span<const 
   if (io.shape.layernorm) {
     const auto& g = io.params[static_cast<std::size_t>(first + 2)];
     const auto& be = io.params[static_cast<std::size_t>(first + 3)];
-    layernorm_backward(dy, vectors{B, 1, ldy, 1, n}, g.w, t.p[static_cast<std::size_t>(save)],
-                       t.p[static_cast<std::size_t>(save + 1)], g.g, be.g);
+    layernorm_rows_backward(dy, B, n, ldy, g.w, t.p[static_cast<std::size_t>(save)],
+                            t.p[static_cast<std::size_t>(save + 1)], g.g, be.g);
   }
   linear_backward(B, xs, W.w, W.g, W.cols, b.present() ? b.g : static_cast<T*>(nullptr), n, dy,
                   ldy);
