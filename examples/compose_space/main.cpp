@@ -9,18 +9,17 @@ namespace sn = recnas::supernet;
 namespace op = recnas::ops;
 
 // Compile time owns the vocabulary; run time owns the choice.
-using my_space = sn::space<sn::blocks<5>,
-                           sn::dense_ops<op::fc, op::dot_product, op::sum>,
-                           sn::sparse_ops<op::efc, op::attention>,
-                           sn::mergers<op::dense_to_sparse, op::sparse_to_dense>,
-                           sn::dense_dims<16, 32, 64, 128, 256, 512>,
-                           sn::sparse_dims<16, 32, 48, 64>,
-                           recnas::connect::dense<4>>;  // any <= 4 earlier outputs
+using my_space =
+    sn::space<sn::blocks<5>, sn::dense_ops<op::fc, op::dot_product, op::sum>,
+              sn::sparse_ops<op::efc, op::attention>,
+              sn::mergers<op::dense_to_sparse, op::sparse_to_dense>,
+              sn::dense_dims<16, 32, 64, 128, 256, 512>, sn::sparse_dims<16, 32, 48, 64>,
+              recnas::connect::dense<4>>;  // any <= 4 earlier outputs
 
 int main() {
   const auto shape = sn::data_shape::criteo(/*rows per table=*/1000);
   recnas::rng gen(42);
-  const auto arch = sn::random_architecture<my_space>(gen);  // per-block runtime indices
+  const auto arch = sn::random_architecture<my_space>(gen);            // per-block runtime indices
   sn::supernet<my_space> net(shape, {.layernorm = true}, /*seed=*/1);  // largest widths, once
 
   const recnas::index B = 32;  // a random batch: 13 dense features, 26 categorical ids

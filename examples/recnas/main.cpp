@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+
 #include <unistd.h>
 
 #include <recnas/recnas.hpp>
@@ -17,17 +18,19 @@ namespace {
 void print_overview() {
   std::printf("recnas %s: automated design of CTR models, co-designed with PIM hardware\n",
               recnas::version_string.data());
-  std::printf("SIMD: CPU supports %s, kernels use %s; %d hardware threads\n",
-              recnas::simd::to_string(recnas::simd::detected_isa()).data(),
-              recnas::simd::to_string(
-                  recnas::simd::dispatcher<recnas::kernels::peak_table>::selected())
-                  .data(),
-              recnas::parallel::hardware_threads());
+  std::printf(
+      "SIMD: CPU supports %s, kernels use %s; %d hardware threads\n",
+      recnas::simd::to_string(recnas::simd::detected_isa()).data(),
+      recnas::simd::to_string(recnas::simd::dispatcher<recnas::kernels::peak_table>::selected())
+          .data(),
+      recnas::parallel::hardware_threads());
   std::printf("search spaces:\n");
   auto describe = []<class S>() {
     std::string dense, sparse;
-    for (int i = 0; i < S::num_dense_ops; ++i) dense += (i ? ", " : "") + std::string(S::dense_op_name(i));
-    for (int i = 0; i < S::num_sparse_ops; ++i) sparse += (i ? ", " : "") + std::string(S::sparse_op_name(i));
+    for (int i = 0; i < S::num_dense_ops; ++i)
+      dense += (i ? ", " : "") + std::string(S::dense_op_name(i));
+    for (int i = 0; i < S::num_sparse_ops; ++i)
+      sparse += (i ? ", " : "") + std::string(S::sparse_op_name(i));
     std::printf("  %-13s %d blocks; dense ops: %s; sparse ops: %s; ~10^%.1f architectures\n",
                 std::string(S::name).c_str(), S::num_blocks, dense.c_str(), sparse.c_str(),
                 recnas::supernet::log10_space_size<S>());

@@ -26,8 +26,8 @@
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 
-#include "recnas/core/checksum.hpp"
 #include "recnas/core/aligned_buffer.hpp"
+#include "recnas/core/checksum.hpp"
 #include "recnas/core/error.hpp"
 #include "recnas/data/block.hpp"
 #include "recnas/data/mapped_file.hpp"

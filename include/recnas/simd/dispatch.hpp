@@ -58,7 +58,8 @@ class dispatcher {
     for (int level = top; level > 0; --level) {
       if (slots()[level].load(std::memory_order_acquire) != nullptr) return static_cast<isa>(level);
     }
-    return isa_of<fallback_arch>() <= static_cast<isa>(top) ? isa_of<fallback_arch>() : isa::generic;
+    return isa_of<fallback_arch>() <= static_cast<isa>(top) ? isa_of<fallback_arch>()
+                                                            : isa::generic;
   }
 
   /// Whether an ISA translation unit installed a table for `level`.

@@ -27,9 +27,12 @@ inline constexpr int isa_count = 3;
 
 [[nodiscard]] constexpr std::string_view to_string(isa i) noexcept {
   switch (i) {
-    case isa::generic: return "generic";
-    case isa::avx2: return "avx2";
-    case isa::avx512: return "avx512";
+    case isa::generic:
+      return "generic";
+    case isa::avx2:
+      return "avx2";
+    case isa::avx512:
+      return "avx512";
   }
   return "unknown";
 }

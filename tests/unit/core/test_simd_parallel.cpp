@@ -1,7 +1,7 @@
-#include <doctest/doctest.h>
-
 #include <atomic>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include <recnas/kernels/peak.hpp>
 #include <recnas/parallel/threads.hpp>
@@ -36,7 +36,8 @@ TEST_CASE("every ISA table the machine can run gives the same peak-probe result"
       continue;
     }
     recnas::simd::scoped_isa guard(level);
-    CHECK(D::selected() == (level == isa::generic ? recnas::simd::isa_of<recnas::simd::fallback_arch>() : level));
+    CHECK(D::selected() ==
+          (level == isa::generic ? recnas::simd::isa_of<recnas::simd::fallback_arch>() : level));
     const auto& t = D::get();
     const int expected_lanes = level == isa::avx512 ? 16 : level == isa::avx2 ? 8 : t.lanes;
     CHECK(t.lanes == expected_lanes);
@@ -45,7 +46,8 @@ TEST_CASE("every ISA table the machine can run gives the same peak-probe result"
     double expect = 0;
     for (int c = 0; c < 12; ++c) {
       double acc = 1.0f + 0.001f * static_cast<float>(c);
-      for (int i = 0; i < 100; ++i) acc = acc * static_cast<double>(0.999999f) + static_cast<double>(1e-7f);
+      for (int i = 0; i < 100; ++i)
+        acc = acc * static_cast<double>(0.999999f) + static_cast<double>(1e-7f);
       expect += acc * t.lanes;
     }
     CHECK(static_cast<double>(t.fma_chains(100, 1.0f)) == doctest::Approx(expect).epsilon(1e-5));
