@@ -28,6 +28,7 @@
 #include "recnas/supernet/architecture.hpp"
 #include "recnas/supernet/parameters.hpp"
 #include "recnas/supernet/plan.hpp"
+#include "recnas/train/loss.hpp"
 
 namespace recnas::supernet {
 
@@ -94,7 +95,8 @@ class workspace {
   T* zeros = nullptr;  // masked mode: the stand-in for unselected sources
 };
 
-/// Mean binary cross-entropy with logits; writes d(loss)/d(logit) into dlogits.
+/// Mean binary cross-entropy with logits for float or double networks (the per-example terms
+/// are train/loss.hpp's); writes d(loss)/d(logit) into dlogits.
 template <class T>
 double bce_with_logits(std::span<const T> logits, std::span<const float> labels,
                        std::span<T> dlogits) {
@@ -103,8 +105,8 @@ double bce_with_logits(std::span<const T> logits, std::span<const float> labels,
   for (std::size_t i = 0; i < logits.size(); ++i) {
     const double z = static_cast<double>(logits[i]);
     const double y = labels[i];
-    loss += std::max(z, 0.0) - z * y + std::log1p(std::exp(-std::abs(z)));
-    dlogits[i] = static_cast<T>((1.0 / (1.0 + std::exp(-z)) - y) / n);
+    loss += train::bce_with_logit(z, y);
+    dlogits[i] = static_cast<T>((train::sigmoid(z) - y) / n);
   }
   return loss / n;
 }
