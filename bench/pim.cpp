@@ -93,6 +93,22 @@ void BM_pim_adapter_and_evaluate_nasrec_full(benchmark::State& state) {
       layers / static_cast<double>(std::max<recnas::index>(1, state.iterations()));
 }
 
+/// The adapter alone (the same 16 architectures): what a search step pays before evaluating.
+void BM_pim_adapter_only_nasrec_full(benchmark::State& state) {
+  namespace sn = recnas::supernet;
+  recnas::rng g(7);
+  std::vector<sn::architecture> archs;
+  for (int i = 0; i < 16; ++i) archs.push_back(sn::random_architecture<sn::nasrec_full>(g));
+  const auto ds = sn::data_shape::criteo(500'000);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto w = pim::workload_of<sn::nasrec_full>(archs[i++ % archs.size()], ds);
+    benchmark::DoNotOptimize(w.layers.data());
+  }
+  state.counters["evals_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
 void BM_pim_simulate_nasrec(benchmark::State& state) {
   const auto w = pim::nasrec_reference_subnet();
   const auto c = isaac8();
@@ -122,5 +138,6 @@ BENCHMARK(BM_pim_analytic_dlrm_isaac_aware);
 BENCHMARK(BM_pim_analytic_nasrec_puma);
 BENCHMARK(BM_pim_build_and_evaluate_nasrec);
 BENCHMARK(BM_pim_adapter_and_evaluate_nasrec_full);
+BENCHMARK(BM_pim_adapter_only_nasrec_full);
 BENCHMARK(BM_pim_simulate_nasrec)->Arg(32)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_pim_smoke);

@@ -421,10 +421,10 @@ class analytic_model {
         price_transfers(w, c, c.tiles > 0 ? c.tiles : provisional);
         const index added = balance_replication<Arch>(w, c, maps_, costs_, spare);
         spare -= added;
-        for (std::size_t i = 0; i < n; ++i) {
-          price_layer<Arch>(w.layers[i], maps_[i], c, costs_[i]);
+        // an analog layer's per-copy costs do not depend on its number of copies, so only the
+        // servers change (step 5 re-prices the transfers on the final placement)
+        for (std::size_t i = 0; i < n; ++i)
           if (maps_[i].unit == unit_kind::analog_crossbar) costs_[i].servers = maps_[i].replication;
-        }
       }
     }
     // 4. tiles; digital work spread over the producers' vector units

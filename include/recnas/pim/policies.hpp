@@ -373,9 +373,11 @@ concept InterconnectPolicy = Named<I> &&
 
 namespace detail {
 [[nodiscard]] inline index mesh_side(index tiles) noexcept {
-  index s = 1;
+  // the smallest s with s * s >= tiles (sqrt first: this runs for every edge of a workload)
+  auto s = static_cast<index>(std::sqrt(static_cast<double>(tiles)));
+  while (s > 1 && (s - 1) * (s - 1) >= tiles) --s;
   while (s * s < tiles) ++s;
-  return s;
+  return std::max<index>(s, 1);
 }
 [[nodiscard]] inline index manhattan(index a, index b, index tiles) noexcept {
   const index s = mesh_side(std::max<index>(tiles, 1));
@@ -388,10 +390,10 @@ struct mesh {
   static constexpr std::string_view name = "mesh";
   static transfer_cost transfer(double bytes, index a, index b, index tiles,
                                 const pim_config& c) noexcept {
-    if (bytes <= 0.0) return {};
-    const index hops = a == b ? 0 : detail::manhattan(a, b, tiles);
-    const double flits = std::ceil(bytes * 8.0 / c.flit_bits);
+    if (bytes <= 0.0 || a == b) return {};
+    const index hops = detail::manhattan(a, b, tiles);
     if (hops == 0) return {};
+    const double flits = std::ceil(bytes * 8.0 / c.flit_bits);
     return {units::cycles(static_cast<double>(hops * c.k.router_cycles_per_hop) + flits),
             units::picojoules(flits * static_cast<double>(hops) * c.k.router_pj_per_flit_hop)};
   }

@@ -214,3 +214,14 @@ TEST_CASE("V16: leakage energy is proportional to the time it is charged over") 
     CHECK(rl.interval.value() >= r.interval.value() * (1 - 1e-12));
   }
 }
+
+TEST_CASE("mesh side: the smallest s with s * s >= tiles") {
+  for (recnas::index t = 1; t <= 20000; ++t) {
+    const recnas::index s = pim::detail::mesh_side(t);
+    REQUIRE(s * s >= t);
+    REQUIRE((s - 1) * (s - 1) < t);
+  }
+  CHECK(pim::detail::mesh_side(168) == 13);
+  CHECK(pim::detail::mesh_side(169) == 13);
+  CHECK(pim::detail::mesh_side(170) == 14);
+}

@@ -1,6 +1,8 @@
 // Band checks against published whole-chip figures (ref section 5.4): V13, NeuroSim Table VII
 // (VGG-8 on 22 nm RRAM), and V14, PUMA's peak efficiencies. The recnas model is not NeuroSim's
 // circuit model nor PUMA's, so the reference asks for agreement within 2x and 1.5x.
+#include <utility>
+
 #include <doctest/doctest.h>
 
 #include <recnas/pim/pim.hpp>
@@ -73,6 +75,28 @@ TEST_CASE("V13: VGG-8 on the NeuroSim 22 nm RRAM preset vs Table VII (within 2x)
   CHECK(r64.area.total().value() == doctest::Approx(mm2));
   // the conversions are what 32 -> 64 rows halves
   CHECK(r64.energy.adc.value() / r32.energy.adc.value() == doctest::Approx(0.5).epsilon(0.01));
+}
+
+TEST_CASE("V13, second reference: NeuroSim V1.4's released regression data for VGG-8") {
+  // neurosim/DNN_NeuroSim_V1.4 Data/1.4_Release_test.csv (@9e6742c), rows in main.cpp's field
+  // order (chip area, CIM array, IC, ADC, accumulation, other; ..., TOPS/W, TOPS, FPS, TOPS/mm^2,
+  // ops): the same design point as Table VII (22 nm RRAM, 1 b/cell, 128x128 subarrays, 4-bit
+  // ADC: levelOutput 16) and the same network (1.23184e9 ops = VGG-8 with padded feature maps).
+  // 128 rows in parallel: 84.77 mm^2 (array 3.61, IC 8.30, ADC 5.06, accumulation 15.06, other
+  // 52.74); 64 rows: 83.07 mm^2, 20.06 TOPS/W (Table VII at 64 rows: 19.88 TOPS/W but
+  // 378.06 mm^2). NeuroSim's own released output thus puts the chip 4.5x below Table VII at
+  // matching efficiency; this model's area lies between the two, within 2x of this one.
+  const auto w = pim::vgg8_cifar10(8);
+  pim::analytic_model<neurosim_lbl> m;
+  for (const auto& [rows, ref_mm2] : {std::pair{128, 84.7747}, std::pair{64, 83.073}}) {
+    const auto& r = m.evaluate(w, pim::neurosim_preset(4, rows));
+    const double mm2 = r.area.total().value();
+    MESSAGE("V13 release data (" << rows << " rows): " << mm2 << " mm^2 (ref " << ref_mm2 << "), "
+                                 << r.effective.value() / 1e3 << " TOPS, "
+                                 << r.effective_per_watt.value() / 1e3 << " TOPS/W");
+    CHECK(within(mm2, ref_mm2, 2.0));
+    CHECK(mm2 > ref_mm2);  // the ISAAC-scaled bus and buffers are larger than NeuroSim's
+  }
 }
 
 TEST_CASE("V14: the PUMA preset's peak efficiencies (within 1.5x)") {
