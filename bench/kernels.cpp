@@ -9,6 +9,8 @@
 // Baselines for the embedding kernels: BM_memcpy_bandwidth, BM_random_row_copy.
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -303,15 +305,39 @@ BENCHMARK(BM_token_linear_fwd)->Apply(token_shapes);
 BENCHMARK(BM_token_linear_bwd)->Apply(token_shapes);
 
 // ------------------------------------------------------------------------------- embedding
-// Tables of 26 features x 2^18 rows x E = 16 floats (416 MiB, larger than the last-level
-// cache), uniform random ids; bandwidth counters count the embedding bytes gathered (or the
-// gradient bytes reduced), compared with BM_memcpy_bandwidth (bytes copied per second).
+// Tables of 26 features x 2^20 rows x E = 16 floats (1.6 GiB per set, larger than the 480 MiB
+// last-level cache the VM reports), uniform random ids; bandwidth counters count the embedding
+// bytes gathered (or the gradient bytes reduced), compared with BM_memcpy_bandwidth (bytes
+// copied per second).
 
-// huge_pages: the tables are madvise(MADV_HUGEPAGE)d, as a trainer holding large tables should
-// (random rows of 4 KiB pages cost a TLB miss and page walk each).
+// One table in its own anonymous mapping. With huge_pages it is madvise(MADV_HUGEPAGE)d before
+// its pages are first touched (advice given after the first touch is ignored: the 4 KiB pages
+// are already there), as a trainer holding large tables should do: random rows of 4 KiB pages
+// cost a TLB miss and a page walk each. Without, MADV_NOHUGEPAGE, whatever the system default.
+class bench_table {
+ public:
+  bench_table(std::size_t floats, bool huge_pages) : bytes_(floats * sizeof(float)) {
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    madvise(p, bytes_, huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+    data_ = static_cast<float*>(p);
+    // Touch every page with distinct contents: all-zero (or identical) pages may be merged or
+    // remapped by the host of a VM, after which reads cost exits instead of DRAM accesses.
+    for (std::size_t i = 0; i < floats; ++i) data_[i] = static_cast<float>(i);
+  }
+  bench_table(const bench_table&) = delete;
+  bench_table& operator=(const bench_table&) = delete;
+  ~bench_table() { munmap(data_, bytes_); }
+  [[nodiscard]] const float* data() const noexcept { return data_; }
+
+ private:
+  std::size_t bytes_;
+  float* data_ = nullptr;
+};
+
 struct embedding_bench_data {
-  static constexpr index features = 26, rows = index{1} << 18, e = 16;
-  std::vector<recnas::aligned_buffer<float, 2 << 20>> tables;
+  static constexpr index features = 26, rows = index{1} << 20, e = 16;
+  std::vector<std::unique_ptr<bench_table>> tables;
   std::vector<const float*> ptrs;
   std::vector<index> row_counts;
   rk::embedding_tables view;
@@ -327,12 +353,9 @@ struct embedding_bench_data {
  private:
   explicit embedding_bench_data(bool huge_pages) {
     for (index f = 0; f < features; ++f) {
-      tables.emplace_back(static_cast<std::size_t>(rows * e));
-      if (huge_pages)
-        madvise(tables.back().data(), tables.back().size() * sizeof(float), MADV_HUGEPAGE);
-      // Touch every page (values do not matter for bandwidth).
-      std::memset(tables.back().data(), 0, tables.back().size() * sizeof(float));
-      ptrs.push_back(tables.back().data());
+      tables.push_back(
+          std::make_unique<bench_table>(static_cast<std::size_t>(rows * e), huge_pages));
+      ptrs.push_back(tables.back()->data());
       row_counts.push_back(rows);
     }
     view = {ptrs.data(), row_counts.data(), features, e, e};

@@ -184,11 +184,21 @@ inline void run_gemm(const gemm_problem& pb, std::span<float> ws) {
           "gemm workspace too small: size it with gemm_workspace_size/fc_workspace_size");
   const double flops = 2.0 * static_cast<double>(pb.m) * static_cast<double>(pb.n) *
                        static_cast<double>(std::max<idx>(pb.k, 1));
+  // Split axis. With a row-major A (X of the forward, dZ of the data gradient) and a wide N,
+  // split N: A is read in place, so each thread packs only its own columns of B. Splitting M
+  // there would make every thread pack all of B (a transposing pack of W for the forward), a
+  // cost that does not shrink with the thread count. Otherwise split the axis with more tiles.
+  bool a_rows = pb.a.ngroups > 0;
+  for (int g = 0; g < pb.a.ngroups; ++g) a_rows = a_rows && pb.a.groups[g].cs == 1;
   const idx m_tiles = (pb.m + t.tile_m - 1) / t.tile_m;
   const idx n_tiles = (pb.n + t.tile_n - 1) / t.tile_n;
-  const bool split_m = m_tiles >= n_tiles;
-  const idx tiles = split_m ? m_tiles : n_tiles;
-  idx chunks = std::min<idx>(parallel::current_threads(), static_cast<idx>(flops / 2e6));
+  const idx n_units = (pb.n + t.lanes - 1) / t.lanes;  // N is split at whole vectors
+  const idx threads = parallel::current_threads();
+  const bool split_n =
+      a_rows && pb.n > gemm_direct_max_n ? n_units >= 4 * threads : n_tiles > m_tiles;
+  const idx tiles = split_n ? n_units : m_tiles;
+  const idx unit = split_n ? t.lanes : t.tile_m;
+  idx chunks = std::min<idx>(threads, static_cast<idx>(flops / 2e6));
   chunks = std::clamp<idx>(std::min(chunks, fits), 1, tiles);
   // Each chunk's slice of the workspace starts on a 64-byte boundary.
   auto slice = [&](idx c) {
@@ -202,12 +212,12 @@ inline void run_gemm(const gemm_problem& pb, std::span<float> ws) {
   }
   parallel::for_chunks(chunks, chunks, [&](idx c0, idx c1) {
     for (idx c = c0; c < c1; ++c) {
-      const idx b = tiles * c / chunks;
-      const idx e = tiles * (c + 1) / chunks;
-      if (split_m) {
-        t.region(pb, b * t.tile_m, std::min(pb.m, e * t.tile_m), 0, pb.n, slice(c));
+      const idx b = tiles * c / chunks * unit;
+      const idx e = tiles * (c + 1) / chunks * unit;
+      if (split_n) {
+        t.region(pb, 0, pb.m, b, std::min(pb.n, e), slice(c));
       } else {
-        t.region(pb, 0, pb.m, b * t.tile_n, std::min(pb.n, e * t.tile_n), slice(c));
+        t.region(pb, b, std::min(pb.m, e), 0, pb.n, slice(c));
       }
     }
   });

@@ -50,9 +50,20 @@ fc_setup make_setup(const fc_case& c, std::uint64_t seed) {
 }
 
 const std::vector<fc_case> cases = {
-    {1, 1, {1}},        {7, 17, {63}},          {17, 7, {1, 16, 5}}, {63, 129, {17, 7}},
-    {129, 63, {129}},   {33, 48, {16, 16, 16}}, {50, 100, {0, 37}},  {24, 16, {200}},
-    {5, 33, {300, 20}}, {70, 1030, {9}},        {3, 2, {}},
+    {1, 1, {1}},
+    {7, 17, {63}},
+    {17, 7, {1, 16, 5}},
+    {63, 129, {17, 7}},
+    {129, 63, {129}},
+    {33, 48, {16, 16, 16}},
+    {50, 100, {0, 37}},
+    {24, 16, {200}},
+    {5, 33, {300, 20}},
+    {70, 1030, {9}},
+    {3, 2, {}},
+    // Wide N with A read in place (whole 8-row blocks + a packed remainder of 3 rows), a K block
+    // boundary (256) inside the second segment.
+    {203, 130, {200, 64, 33}},
 };
 
 TEST_CASE("fc_forward matches the double reference on awkward shapes, every ISA and activation") {
@@ -153,21 +164,34 @@ TEST_CASE("gemm with transposes matches the reference") {
 }
 
 TEST_CASE("fc kernels are bit-identical for 1 and 2 threads") {
-  const fc_case c{200, 300, {100, 64, 33}};
+  // 300 outputs: the forward and the data gradient split N (A read in place), the weight
+  // gradient splits M; batch 203 leaves a packed remainder; K = 297 crosses a K block.
+  const fc_case c{203, 300, {200, 64, 33}};
   auto s = make_setup(c, 3);
-  std::vector<float> ws(static_cast<std::size_t>(rk::fc_workspace_size(c.batch, c.d_out, 100, 2)));
-  auto run = [&](int threads) {
-    std::vector<float> y(static_cast<std::size_t>(c.batch * c.d_out));
-    std::vector<float> dw(static_cast<std::size_t>(s.dmax * s.ldw));
-    recnas::parallel::with_threads(threads, [&] {
-      rk::fc_forward(s.in, c.batch, s.w.data(), s.ldw, s.b.data(), c.d_out, activation::relu,
-                     y.data(), c.d_out, ws);
-      rk::fc_backward_weight(s.in, c.batch, y.data(), c.d_out, c.d_out, dw.data(), s.ldw, ws);
-    });
-    y.insert(y.end(), dw.begin(), dw.end());
-    return y;
-  };
-  CHECK(run(1) == run(2));
+  std::vector<float> ws(static_cast<std::size_t>(rk::fc_workspace_size(c.batch, c.d_out, 200, 2)));
+  for (auto level : kt::isa_levels()) {
+    recnas::simd::scoped_isa guard(level);
+    auto run = [&](int threads) {
+      std::vector<float> y(static_cast<std::size_t>(c.batch * c.d_out));
+      std::vector<float> dw(static_cast<std::size_t>(s.dmax * s.ldw));
+      std::vector<std::vector<float>> dx;
+      std::vector<rk::fc_input_grad> g;
+      for (const auto& seg : s.in) {
+        dx.emplace_back(static_cast<std::size_t>(c.batch * seg.width));
+        g.push_back({dx.back().data(), seg.width, false});
+      }
+      recnas::parallel::with_threads(threads, [&] {
+        rk::fc_forward(s.in, c.batch, s.w.data(), s.ldw, s.b.data(), c.d_out, activation::relu,
+                       y.data(), c.d_out, ws);
+        rk::fc_backward_weight(s.in, c.batch, y.data(), c.d_out, c.d_out, dw.data(), s.ldw, ws);
+        rk::fc_backward_data(s.in, g, c.batch, y.data(), c.d_out, s.w.data(), s.ldw, c.d_out, ws);
+      });
+      y.insert(y.end(), dw.begin(), dw.end());
+      for (const auto& d : dx) y.insert(y.end(), d.begin(), d.end());
+      return y;
+    };
+    CHECK(run(1) == run(2));
+  }
 }
 
 TEST_CASE("fc_backward agrees with finite differences of fc_forward through the activation") {

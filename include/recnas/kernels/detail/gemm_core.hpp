@@ -489,6 +489,40 @@ void direct_block(idx run, const float* a, idx a_s, const float* bpack, idx kc, 
   }
 }
 
+/// Micro-kernels of `rows` (a multiple of mr) rows of A read in place row-major (element (i, k)
+/// at a[i * lda + k]) against a packed B block, starting at its k row kd. Wide-N counterpart of
+/// direct_block: no transposing pack of A (X of the forward, dZ of the data gradient), so a
+/// thread that owns only some columns of C does not pack all of A again.
+template <class Arch>
+void rows_block(idx run, const float* a, idx lda, idx rows, const float* bpack, idx kc, idx kd,
+                idx nc, float* c, idx ldc, bool load_c, bool epilogue, const float* bias,
+                activation act) {
+  using cfg = gemm_config<Arch>;
+  constexpr int L = cfg::lanes;
+  constexpr int MR = cfg::mr;
+  constexpr a_mode AM = a_mode::in_place_rows;
+  for (idx jr = 0; jr < nc; jr += cfg::tile_n) {
+    const idx w = std::min<idx>(cfg::tile_n, nc - jr);
+    const idx nv = (w + L - 1) / L;
+    const float* bp = bpack + (jr / cfg::tile_n) * kc * cfg::tile_n + kd * nv * L;
+    const float* bj = bias != nullptr ? bias + jr : nullptr;
+    for (idx ir = 0; ir < rows; ir += MR) {
+      float* cp = c + ir * ldc + jr;
+      const float* ap = a + ir * lda;
+      if (nv == cfg::nvmax) {
+        micro_kernel<Arch, 1, cfg::nvmax, AM>(run, ap, 0, bp, nv * L, L, cp, ldc, MR, w, load_c,
+                                              epilogue, bj, act, lda);
+      } else if (nv == 1) {
+        micro_kernel<Arch, 1, 1, AM>(run, ap, 0, bp, L, L, cp, ldc, MR, w, load_c, epilogue, bj,
+                                     act, lda);
+      } else if constexpr (cfg::nvmax > 2) {
+        micro_kernel<Arch, 1, 2, AM>(run, ap, 0, bp, 2 * L, L, cp, ldc, MR, w, load_c, epilogue, bj,
+                                     act, lda);
+      }
+    }
+  }
+}
+
 /// Widest N for which A is read in place instead of packed.
 inline constexpr idx gemm_direct_max_n = 64;
 
@@ -523,8 +557,14 @@ void gemm_region(const gemm_problem& pb, idx m0, idx m1, idx n0, idx n1, float* 
   const idx direct_end =
       am == a_mode::packed ? m0 : std::clamp<idx>(pb.m / block_rows * block_rows, m0, m1);
   // (The arithmetic is the same with B packed or in place: only where B is read from differs.)
-  const bool b_in_place = pb.m <= gemm_direct_max_n && direct_end == m0 && pb.b.ngroups == 1 &&
-                          pb.b.groups[0].count == 1 && pb.b.groups[0].cs == 1;
+  // Wide N with row-major A: whole mr-row blocks read A in place (no transposing pack); the
+  // last m % mr rows go through the packed path. Threads split M at multiples of tile_m (a
+  // multiple of mr), so the blocks line up with the one-thread case.
+  bool a_rows = am == a_mode::packed && pb.a.ngroups > 0 && pb.k > 0;
+  for (int g = 0; g < pb.a.ngroups; ++g) a_rows = a_rows && pb.a.groups[g].cs == 1;
+  const idx rows_end = a_rows ? std::clamp<idx>(pb.m / MR * MR, direct_end, m1) : direct_end;
+  const bool b_in_place = rows_end == direct_end && pb.m <= gemm_direct_max_n && direct_end == m0 &&
+                          pb.b.ngroups == 1 && pb.b.groups[0].count == 1 && pb.b.groups[0].cs == 1;
   for (idx jc = n0; jc < n1; jc += gemm_nc) {
     const idx nc = std::min<idx>(gemm_nc, n1 - jc);
     idx pc = 0;
@@ -559,7 +599,17 @@ void gemm_region(const gemm_problem& pb, idx m0, idx m1, idx n0, idx n1, float* 
                          }
                        });
       }
-      for (idx ic = direct_end; ic < m1; ic += gemm_mc) {
+      for (idx ic = direct_end; ic < rows_end; ic += gemm_mc) {
+        const idx rows = std::min<idx>(gemm_mc, rows_end - ic);
+        float* c = pb.c + ic * pb.ldc + jc;
+        for_each_k_run(pb.a, pc, kc,
+                       [&](const float* base, idx off, idx rs, idx /*cs*/, idx kd, idx run) {
+                         rows_block<Arch>(run, base + ic * rs + off, rs, rows, bpack, kc, kd, nc, c,
+                                          pb.ldc, pb.accumulate || !first || kd > 0,
+                                          last && kd + run == kc, bias, pb.act);
+                       });
+      }
+      for (idx ic = rows_end; ic < m1; ic += gemm_mc) {
         const idx rows = std::min<idx>(gemm_mc, m1 - ic);
         // Whole row blocks of tile_m rows so the tall narrow kernel never reads past the pack.
         const int panels = static_cast<int>((rows + cfg::tile_m - 1) / cfg::tile_m * cfg::rmax);
