@@ -56,13 +56,17 @@ inline void install_interrupt_handler() {
 class progress {
  public:
   progress(std::string what, double total, std::string unit)
-      : what_(std::move(what)), unit_(std::move(unit)), total_(total),
-        start_(clock::now()), last_(start_), tty_(isatty_stderr()) {}
+      : what_(std::move(what)),
+        unit_(std::move(unit)),
+        total_(total),
+        start_(clock::now()),
+        last_(start_),
+        tty_(isatty_stderr()) {}
 
   void update(double done, const std::string& extra = {}) {
     const auto now = clock::now();
     const double since = std::chrono::duration<double>(now - last_).count();
-    if (done < total_ && since < (tty_ ? 0.1 : 5.0)) return;
+    if (done >= total_ || since < (tty_ ? 0.1 : 5.0)) return;  // finish() draws the end
     last_ = now;
     draw(done, extra, false);
   }
@@ -82,9 +86,9 @@ class progress {
     constexpr int width = 28;
     std::string bar(static_cast<std::size_t>(frac * width), '#');
     bar.resize(width, '.');
-    std::fprintf(stderr, "%s%-14s [%s] %5.1f%% %10.0f %s/s  ETA %6.1fs  %s%s",
-                 tty_ ? "\r" : "", what_.c_str(), bar.c_str(), 100.0 * frac, rate, unit_.c_str(),
-                 eta, extra.c_str(), (final || !tty_) ? "\n" : "");
+    std::fprintf(stderr, "%s%-14s [%s] %5.1f%% %10.0f %s/s  ETA %6.1fs  %s%s", tty_ ? "\r" : "",
+                 what_.c_str(), bar.c_str(), 100.0 * frac, rate, unit_.c_str(), eta, extra.c_str(),
+                 (final || !tty_) ? "\n" : "");
     std::fflush(stderr);
   }
   std::string what_, unit_;

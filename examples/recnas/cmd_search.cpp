@@ -1,0 +1,632 @@
+// recnas search: the project's main job. Supernet training (single-operator any-connection
+// paths), regularized evolution scored from the supernet (head fine-tuning, validation
+// logloss), top-k re-training from scratch, the hand-designed baselines trained with the same
+// recipe, and the outputs: best.json, pareto.json, history.jsonl, report.html (+ --json).
+// Every phase resumes: the supernet from its checkpoint, the evolution from history.jsonl
+// (replayed without re-evaluation), re-training from retrain.jsonl.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <recnas/data/data.hpp>
+#include <recnas/data/spec.hpp>
+#include <recnas/io/report.hpp>
+#include <recnas/search/driver.hpp>
+#include <recnas/search/nas.hpp>
+#include <recnas/search/pareto.hpp>
+#include <recnas/search/strategies.hpp>
+#include <recnas/supernet/counting.hpp>
+#include <recnas/supernet/json.hpp>
+#include <recnas/supernet/supernet.hpp>
+#include <recnas/train/baselines.hpp>
+#include <recnas/train/fit.hpp>
+#include <recnas/train/sampling.hpp>
+
+#include "cli.hpp"
+
+namespace {
+
+namespace sn = recnas::supernet;
+namespace tr = recnas::train;
+namespace rd = recnas::data;
+namespace rs = recnas::search;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using recnas::index;
+
+struct search_args {
+  std::string space = "nasrec-full";
+  std::string data = "synthetic:rows=100000";
+  std::string budget = "small";
+  std::string objectives = "logloss,flops";
+  std::string sampling = "default";
+  std::string strategy = "evolution";
+  std::string out = "recnas-search";
+  double max_mflops = 0;
+  double max_params = 0;
+  int threads = 2;
+  int top_k = -1;
+  std::uint64_t seed = 0;
+  bool json_out = false;
+  std::string baselines = "all";
+  long long stop_after = -1;  // tests: behave as if interrupted after this many evaluations
+};
+
+struct budget {
+  rs::evolution_settings evo;
+  int supernet_epochs = 1;
+  tr::fit_options retrain;
+  rs::evaluator_options eval;
+  int top_k = 3;
+};
+
+budget budget_of(const std::string& name) {
+  budget b;
+  b.retrain.epochs = 1;
+  b.retrain.batch_size = 512;
+  b.retrain.lr = 0.12;
+  if (name == "tiny") {  // tests: seconds
+    b.evo = {.population = 8, .tournament = 4, .children = 4, .generations = 3};
+    b.eval = {.batch_size = 512,
+              .finetune_steps = 5,
+              .finetune_warmup = 1,
+              .val_batch_size = 2048,
+              .val_batches = 1};
+    b.top_k = 2;
+  } else if (name == "small") {  // the README's main job: a few minutes on 2 cores
+    b.evo = {.population = 32, .tournament = 16, .children = 8, .generations = 12};
+    b.eval = {.batch_size = 512,
+              .finetune_steps = 20,
+              .finetune_warmup = 2,
+              .val_batch_size = 4096,
+              .val_batches = 3};
+    b.top_k = 3;
+  } else if (name == "paper") {  // nasrec-spec section 4
+    b.evo = {};
+    b.eval = {};
+    b.top_k = 15;
+  } else {
+    char* end = nullptr;
+    const long long n = std::strtoll(name.c_str(), &end, 10);
+    if (end == name.c_str() || *end != '\0' || n < 8)
+      throw recnas::input_error("", 0, "--budget",
+                                "\"" + name +
+                                    "\" is not SMALL, PAPER, TINY or a number >= 8 of "
+                                    "candidate evaluations");
+    const int pop = static_cast<int>(std::clamp<long long>(n / 4, 8, 128));
+    b.evo = {.population = pop,
+             .tournament = std::max(2, pop / 2),
+             .children = 8,
+             .generations = static_cast<int>((n - pop + 7) / 8)};
+    b.eval = {.batch_size = 512,
+              .finetune_steps = 50,
+              .finetune_warmup = 5,
+              .val_batch_size = 4096,
+              .val_batches = 8};
+    b.top_k = 5;
+  }
+  return b;
+}
+
+struct objective_set {
+  bool flops = false, params = false;
+  std::vector<std::string> names{"logloss"};
+};
+objective_set parse_objectives(const std::string& s) {
+  objective_set o;
+  std::stringstream ss(s);
+  std::string item;
+  bool first = true;
+  while (std::getline(ss, item, ',')) {
+    if (item == "logloss") {
+      if (!first)
+        throw recnas::input_error("", 0, "--objectives", "logloss must come first (the primary)");
+    } else if (item == "flops") {
+      o.flops = true;
+      o.names.push_back("mflops");
+    } else if (item == "params") {
+      o.params = true;
+      o.names.push_back("params");
+    } else {
+      throw recnas::input_error("", 0, "--objectives",
+                                "unknown objective \"" + item +
+                                    "\" (logloss, flops, params; PIM objectives: recnas codesign)");
+    }
+    first = false;
+  }
+  return o;
+}
+
+std::vector<json> read_jsonl(const fs::path& p) {
+  std::vector<json> v;
+  std::ifstream in(p);
+  std::string line;
+  long long n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    try {
+      v.push_back(json::parse(line));
+    } catch (const json::exception&) {
+      // A line cut by a kill is the only legitimate damage: it must be the last one.
+      if (in.peek() == EOF) break;
+      throw recnas::input_error(p.string(), n, "", "not a JSON line (history damaged?)");
+    }
+  }
+  return v;
+}
+void append_line(const fs::path& p, const json& j) {
+  std::ofstream out(p, std::ios::app);
+  out << j.dump() << '\n';
+  out.flush();
+}
+void write_file_atomic(const fs::path& p, const std::string& text) {
+  const fs::path tmp = p.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw recnas::error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, p);
+}
+
+template <class S>
+std::string draw_architecture(const sn::architecture& a, const sn::data_shape& ds) {
+  const auto plan = sn::make_plan<S>(a, ds, false);
+  std::vector<recnas::io::graph_node> nodes{{"s0", "stem", "dense + embeddings", 0, true}};
+  std::vector<recnas::io::graph_edge> edges;
+  for (int i = 0; i < S::num_blocks; ++i) {
+    const auto& b = a.blocks[static_cast<std::size_t>(i)];
+    const auto& p = plan.blocks[static_cast<std::size_t>(i)];
+    // Built by appending: GCC 12 warns falsely (-Wrestrict) on operator+ chains here.
+    std::string label = "B", detail = "d=", mergers;
+    label.append(std::to_string(i)).append(" ").append(S::dense_op_name(b.dense_op));
+    label.append("/").append(S::sparse_op_name(b.sparse_op));
+    detail.append(std::to_string(b.d)).append(" s=").append(std::to_string(b.s));
+    for (int m = 0; m < S::num_mergers; ++m)
+      if (b.merger(m)) detail.append(" +").append(S::merger_name(m));
+    std::string id = "s";
+    id.append(std::to_string(i + 1));
+    nodes.push_back({id, label, detail, i + 1, p.live()});
+    for (int j = 0; j <= i; ++j) {
+      std::string from = "s";
+      from.append(std::to_string(j));
+      if (recnas::connect::contains(b.dense_in, j)) edges.push_back({from, id, "#1f77b4", false});
+      if (recnas::connect::contains(b.sparse_in, j)) edges.push_back({from, id, "#d62728", true});
+    }
+  }
+  nodes.push_back({"head", "head", "logit", S::num_blocks + 1, true});
+  edges.push_back({"s" + std::to_string(S::num_blocks), "head", "#555", false});
+  return recnas::io::render_graph_svg(nodes, edges, "best architecture") +
+         "<p>blue: dense inputs, red dashed: sparse inputs; grey blocks are dead (pruned).</p>";
+}
+
+template <class S>
+void run(const search_args& o) {
+  const auto t_start = std::chrono::steady_clock::now();
+  const budget bud = budget_of(o.budget);
+  const int top_k = o.top_k >= 0 ? o.top_k : bud.top_k;
+  const auto objs = parse_objectives(o.objectives);
+  const auto sampling = tr::parse_path_strategy(o.sampling);
+  if (o.strategy != "evolution" && o.strategy != "random")
+    throw recnas::input_error("", 0, "--strategy",
+                              "unknown strategy \"" + o.strategy + "\" (evolution, random)");
+  const fs::path out = o.out;
+  fs::create_directories(out);
+  {  // the settings a resumed run must share
+    json settings = {{"space", S::name},       {"data", o.data},
+                     {"budget", o.budget},     {"objectives", o.objectives},
+                     {"sampling", o.sampling}, {"strategy", o.strategy},
+                     {"seed", o.seed}};
+    const fs::path sp = out / "settings.json";
+    if (fs::exists(sp)) {
+      const json old = sn::read_json_file(sp.string());
+      for (auto& [k, v] : settings.items())
+        if (!old.contains(k) || old[k] != v)
+          throw recnas::input_error(sp.string(), 0, k,
+                                    "this folder holds a run with " + k + " = " +
+                                        (old.contains(k) ? old[k].dump() : "?") + ", not " +
+                                        v.dump() + "; use another --out or the same settings");
+    } else {
+      write_file_atomic(sp, settings.dump(2) + "\n");
+    }
+  }
+
+  std::fprintf(stderr, "recnas search: space %s, data %s, budget %s, %d thread(s), out %s\n",
+               std::string(S::name).c_str(), o.data.c_str(), o.budget.c_str(), o.threads,
+               out.c_str());
+  const rd::dataset data = rd::open_dataset(rd::parse_data_spec(o.data));
+  const auto shape = tr::shape_of(data.features());
+  const auto folds = rd::stratified_folds(data.labels());
+  const auto train_rows = rd::rows_of(folds, rd::split_part::train);
+  const auto val_rows = rd::rows_of(folds, rd::split_part::val);
+  const auto test_rows = rd::rows_of(folds, rd::split_part::test);
+  json phases = json::object();
+  auto stop_requested = [] { return recnas_cli::interrupted().load(); };
+  auto interrupted_exit = [&](const std::string& what) {
+    std::fprintf(stderr,
+                 "recnas search: interrupted during %s; progress saved in %s, run the same "
+                 "command to resume\n",
+                 what.c_str(), out.c_str());
+    throw recnas::error("interrupted");
+  };
+
+  // ---- 1. supernet training ---------------------------------------------------------------
+  sn::supernet<S> super(shape, {.layernorm = true}, o.seed);
+  {
+    tr::fit_options fo;
+    fo.epochs = bud.supernet_epochs;
+    fo.batch_size = bud.retrain.batch_size;
+    fo.lr = 0.12;
+    fo.threads = o.threads;
+    fo.seed = o.seed;
+    fo.checkpoint = out / "supernet.ck";
+    fo.checkpoint_every = 500;
+    const std::int64_t steps = static_cast<std::int64_t>(train_rows.size()) / fo.batch_size;
+    tr::path_sampler<S> sampler({.strategy = sampling, .warmup_steps = steps / 5});
+    std::optional<recnas_cli::progress> bar;
+    double ema = 0;
+    fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result& r) {
+      if (!bar) bar.emplace("supernet", static_cast<double>(total * fo.batch_size), "ex");
+      ema = ema == 0 ? r.loss : 0.97 * ema + 0.03 * r.loss;
+      char extra[64];
+      std::snprintf(extra, sizeof extra, "loss %.4f", ema);
+      bar->update(static_cast<double>(step * fo.batch_size), extra);
+      return !stop_requested();
+    };
+    const auto fr = tr::fit(
+        super, data, train_rows,
+        [&](std::int64_t step, recnas::rng& g) { return sampler.sample(g, step); }, fo);
+    if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
+    if (fr.interrupted) interrupted_exit("supernet training");
+    phases["supernet_s"] = fr.seconds;
+    phases["supernet_examples_per_s"] = fr.examples_per_s;
+    if (fr.resumed && fr.steps_this_run == 0)
+      std::fprintf(stderr, "supernet: trained earlier (%lld steps), loaded from %s\n",
+                   static_cast<long long>(fr.steps), fo.checkpoint.c_str());
+  }
+
+  // ---- 2. evolution ------------------------------------------------------------------------
+  rs::architecture_domain<S> domain;
+  rs::supernet_evaluator<S> evaluator(super, data, train_rows, val_rows, bud.eval);
+  const fs::path hist_path = out / "history.jsonl";
+  std::vector<rs::logged_result> replay;
+  for (const auto& j : read_jsonl(hist_path)) {
+    rs::logged_result r;
+    r.hash = j.at("hash").get<std::uint64_t>();
+    r.eval.objectives = j.at("objectives").get<std::vector<double>>();
+    r.eval.feasible = j.at("feasible").get<bool>();
+    replay.push_back(std::move(r));
+  }
+  const std::int64_t total_evals =
+      bud.evo.population + std::int64_t{bud.evo.generations} * bud.evo.children;
+  recnas_cli::progress ebar("evolution", static_cast<double>(total_evals), "cand");
+  double best_so_far = INFINITY;
+  auto metrics_of = [&](const sn::architecture& a) { return sn::analyze<S>(a, shape); };
+  rs::driver_hooks<sn::architecture> hooks;
+  hooks.evaluate = [&](const std::vector<sn::architecture>& cands) {
+    const auto ms = evaluator.evaluate_all(cands, o.threads);
+    std::vector<rs::evaluation> ev(cands.size());
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      const auto rep = metrics_of(cands[i]);
+      auto& e = ev[i];
+      e.objectives.push_back(std::isfinite(ms[i].logloss) ? ms[i].logloss : 1e9);
+      if (objs.flops) e.objectives.push_back(rep.mflops());
+      if (objs.params) e.objectives.push_back(static_cast<double>(rep.live_params));
+      e.feasible = (o.max_mflops <= 0 || rep.mflops() <= o.max_mflops) &&
+                   (o.max_params <= 0 || static_cast<double>(rep.live_params) <= o.max_params);
+    }
+    return ev;
+  };
+  hooks.on_result = [&](const rs::scored<sn::architecture>& r) {
+    append_line(hist_path, {{"id", r.id},
+                            {"generation", r.generation},
+                            {"hash", r.hash},
+                            {"objectives", r.eval.objectives},
+                            {"feasible", r.eval.feasible},
+                            {"arch", sn::to_json<S>(r.candidate)}});
+  };
+  hooks.on_batch = [&](std::int64_t done) {
+    char extra[64];
+    std::snprintf(extra, sizeof extra, "best %.5f", best_so_far);
+    ebar.update(static_cast<double>(done), extra);
+    if (o.stop_after >= 0 && done >= o.stop_after) recnas_cli::interrupted().store(true);
+    return !stop_requested();
+  };
+  auto track_best = hooks.on_result;
+  hooks.on_result = [&](const rs::scored<sn::architecture>& r) {
+    track_best(r);
+    if (r.eval.feasible) best_so_far = std::min(best_so_far, r.eval.primary());
+  };
+  const auto t_evo = std::chrono::steady_clock::now();
+  rs::driver_outcome<sn::architecture> outcome;
+  if (o.strategy == "random") {
+    rs::random_search<rs::architecture_domain<S>> strat(domain, total_evals, bud.evo.children,
+                                                        o.seed);
+    outcome = rs::run_search(strat, domain, hooks, replay);
+  } else {
+    rs::regularized_evolution<rs::architecture_domain<S>> strat(domain, bud.evo, o.seed);
+    outcome = rs::run_search(strat, domain, hooks, replay);
+  }
+  for (const auto& r : outcome.history)
+    if (r.eval.feasible) best_so_far = std::min(best_so_far, r.eval.primary());
+  ebar.finish(static_cast<double>(outcome.history.size()));
+  if (!outcome.completed) interrupted_exit("evolution");
+  const double evo_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_evo).count();
+  phases["evolution_s"] = evo_s;
+  phases["evaluations_per_s"] = outcome.evaluated > 0 ? outcome.evaluated / evo_s : 0.0;
+
+  // ---- 3. top-k re-training and baselines ---------------------------------------------------
+  std::vector<std::size_t> order;
+  {
+    std::map<std::uint64_t, std::size_t> seen;  // dedupe by hash, keep the first
+    for (std::size_t i = 0; i < outcome.history.size(); ++i)
+      if (outcome.history[i].eval.feasible && !seen.count(outcome.history[i].hash))
+        seen.emplace(outcome.history[i].hash, i);
+    for (const auto& [h, i] : seen) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return outcome.history[a].eval.primary() < outcome.history[b].eval.primary();
+    });
+    if (order.size() > static_cast<std::size_t>(top_k))
+      order.resize(static_cast<std::size_t>(top_k));
+  }
+  if (order.empty())
+    throw recnas::input_error("", 0, "--max-mflops",
+                              "no evaluated candidate satisfies the constraints");
+  const fs::path retrain_path = out / "retrain.jsonl";
+  std::map<std::string, json> retrained;
+  for (const auto& j : read_jsonl(retrain_path)) retrained[j.at("key").get<std::string>()] = j;
+  auto train_standalone = [&]<class Sp>(const sn::architecture& a, const std::string& key,
+                                        const std::string& label) -> json {
+    if (auto it = retrained.find(key); it != retrained.end()) return it->second;
+    sn::subnet<Sp> net(a, shape, {}, o.seed + 1);
+    auto fo = bud.retrain;
+    fo.threads = o.threads;
+    fo.seed = o.seed;
+    std::optional<recnas_cli::progress> bar;
+    fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result&) {
+      if (!bar) bar.emplace(label, static_cast<double>(total * fo.batch_size), "ex");
+      bar->update(static_cast<double>(step * fo.batch_size));
+      return !stop_requested();
+    };
+    const auto fr = tr::fit(
+        net, data, train_rows, [&](std::int64_t, recnas::rng&) { return a; }, fo);
+    if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
+    if (fr.interrupted) interrupted_exit("re-training " + label);
+    const auto val = tr::evaluate_rows(net, a, data, val_rows, 4096, o.threads);
+    const auto test = tr::evaluate_rows(net, a, data, test_rows, 4096, o.threads);
+    const auto rep = sn::analyze<Sp>(a, shape);
+    json j = {{"key", key},
+              {"label", label},
+              {"val_logloss", val.logloss},
+              {"val_auc", val.auc},
+              {"test_logloss", test.logloss},
+              {"test_auc", test.auc},
+              {"mflops", rep.mflops()},
+              {"params", rep.live_params},
+              {"examples_per_s", fr.examples_per_s}};
+    append_line(retrain_path, j);
+    retrained[key] = j;
+    return j;
+  };
+  const auto t_re = std::chrono::steady_clock::now();
+  std::vector<json> finalists;
+  for (std::size_t r = 0; r < order.size(); ++r) {
+    const auto& c = outcome.history[order[r]];
+    char key[40];
+    std::snprintf(key, sizeof key, "arch:%016llx", static_cast<unsigned long long>(c.hash));
+    auto j = train_standalone.template operator()<S>(
+        c.candidate, key, "retrain " + std::to_string(r + 1) + "/" + std::to_string(order.size()));
+    j["search_logloss"] = c.eval.primary();
+    j["id"] = c.id;
+    finalists.push_back(j);
+  }
+  std::size_t win = 0;
+  for (std::size_t i = 1; i < finalists.size(); ++i)
+    if (finalists[i]["val_logloss"].get<double>() < finalists[win]["val_logloss"].get<double>())
+      win = i;
+  const auto& winner = outcome.history[order[win]];
+  json baselines = json::object();
+  std::vector<json> baseline_rows;
+  std::vector<std::string> baseline_list;
+  if (o.baselines == "all") {
+    for (auto n : tr::baseline_names) baseline_list.emplace_back(n);
+  } else if (o.baselines != "none") {
+    std::stringstream bs(o.baselines);
+    for (std::string n; std::getline(bs, n, ',');) {
+      (void)tr::baseline(n);  // names the bad one
+      baseline_list.push_back(n);
+    }
+  }
+  {
+    for (const auto& n : baseline_list) {
+      const auto name = n;
+      auto j = train_standalone.template operator()<sn::nasrec_full>(
+          tr::baseline(name), "baseline:" + n, "baseline " + n);
+      baselines[n] = j["test_logloss"];
+      baseline_rows.push_back(j);
+    }
+  }
+  phases["retrain_s"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_re).count();
+
+  // ---- 4. outputs ----------------------------------------------------------------------------
+  std::vector<std::vector<double>> points;
+  std::vector<std::size_t> feasible_idx;
+  for (std::size_t i = 0; i < outcome.history.size(); ++i)
+    if (outcome.history[i].eval.feasible) {
+      points.push_back(outcome.history[i].eval.objectives);
+      feasible_idx.push_back(i);
+    }
+  const auto front = rs::pareto_front(points);
+  json pareto = json::array();
+  for (auto k : front) {
+    const auto& h = outcome.history[feasible_idx[k]];
+    json p = {{"id", h.id}, {"hash", h.hash}, {"arch", sn::to_json<S>(h.candidate)}};
+    for (std::size_t m = 0; m < objs.names.size(); ++m) p[objs.names[m]] = h.eval.objectives[m];
+    pareto.push_back(p);
+  }
+  write_file_atomic(out / "pareto.json",
+                    json{{"objectives", objs.names}, {"front", pareto}}.dump(2) + "\n");
+  const auto& wj = finalists[win];
+  json best = {{"arch", sn::to_json<S>(winner.candidate)},
+               {"test_logloss", wj["test_logloss"]},
+               {"test_auc", wj["test_auc"]},
+               {"val_logloss", wj["val_logloss"]},
+               {"search_logloss", winner.eval.primary()},
+               {"mflops", wj["mflops"]},
+               {"params", wj["params"]}};
+  write_file_atomic(out / "best.json", best.dump(2) + "\n");
+  write_file_atomic(out / "best_arch.json", sn::to_json<S>(winner.candidate).dump(2) + "\n");
+
+  // report.html
+  {
+    namespace io = recnas::io;
+    io::series all{"candidates", {}, "#9aa", false, true},
+        best_line{"best so far", {}, "#d62728", true, false};
+    double b = INFINITY;
+    for (const auto& h : outcome.history) {
+      const double v = h.eval.primary();
+      all.points.push_back({static_cast<double>(h.id), v, "#" + std::to_string(h.id)});
+      if (h.eval.feasible) b = std::min(b, v);
+      if (std::isfinite(b)) best_line.points.push_back({static_cast<double>(h.id), b, ""});
+    }
+    io::chart progress_chart{
+        "Search progress", "evaluation", "validation logloss (supernet)", {all, best_line}};
+    std::string pareto_html;
+    if (objs.names.size() >= 2) {
+      io::series pts{"candidates", {}, "#9aa", false, true},
+          fr{"Pareto front", {}, "#2ca02c", true, true};
+      for (std::size_t k = 0; k < points.size(); ++k)
+        pts.points.push_back({points[k][1], points[k][0], ""});
+      std::vector<std::pair<double, double>> fp;
+      for (auto k : front) fp.emplace_back(points[k][1], points[k][0]);
+      std::sort(fp.begin(), fp.end());
+      for (auto [x, y] : fp) fr.points.push_back({x, y, ""});
+      pareto_html = io::render_svg({"Pareto front", objs.names[1], "logloss", {pts, fr}});
+    } else {
+      pareto_html = "<p>single objective: no front (add --objectives logloss,flops)</p>";
+    }
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"searched (winner)", io::num(wj["test_logloss"].get<double>(), 6),
+                    io::num(wj["test_auc"].get<double>(), 5),
+                    io::num(wj["mflops"].get<double>(), 4),
+                    std::to_string(wj["params"].get<long long>())});
+    for (const auto& j : baseline_rows)
+      rows.push_back({j["label"].get<std::string>(), io::num(j["test_logloss"].get<double>(), 6),
+                      io::num(j["test_auc"].get<double>(), 5),
+                      io::num(j["mflops"].get<double>(), 4),
+                      std::to_string(j["params"].get<long long>())});
+    std::vector<std::vector<std::string>> frows;
+    for (const auto& j : finalists)
+      frows.push_back(
+          {std::to_string(j["id"].get<long long>()), io::num(j["search_logloss"].get<double>(), 6),
+           io::num(j["val_logloss"].get<double>(), 6), io::num(j["test_logloss"].get<double>(), 6),
+           io::num(j["mflops"].get<double>(), 4)});
+    const std::string page = io::render_page(
+        "recnas search: " + std::string(S::name) + " on " + o.data,
+        {{"Summary", "<p>" + std::to_string(outcome.history.size()) + " candidates (" +
+                         std::to_string(outcome.evaluated) + " evaluated in this run), budget " +
+                         io::escape(o.budget) + ", winner test logloss " +
+                         io::num(wj["test_logloss"].get<double>(), 6) + "</p>"},
+         {"Search progress", io::render_svg(progress_chart)},
+         {"Pareto front", pareto_html},
+         {"Best architecture", draw_architecture<S>(winner.candidate, shape)},
+         {"Against the baselines (test split, same recipe)",
+          io::render_table({"model", "test logloss", "test AUC", "MFLOPs", "params"}, rows)},
+         {"Top-k re-training",
+          io::render_table(
+              {"candidate", "supernet logloss", "val logloss", "test logloss", "MFLOPs"}, frows)}});
+    write_file_atomic(out / "report.html", page);
+  }
+
+  const double total_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  std::printf("\nrecnas search: %s, %zu candidates, winner #%lld\n", std::string(S::name).c_str(),
+              outcome.history.size(), static_cast<long long>(winner.id));
+  std::printf("%-22s %12s %10s %9s %10s\n", "model", "test logloss", "test AUC", "MFLOPs",
+              "params");
+  std::printf("%-22s %12.6f %10.5f %9.4f %10lld\n", "searched (winner)",
+              wj["test_logloss"].get<double>(), wj["test_auc"].get<double>(),
+              wj["mflops"].get<double>(), wj["params"].get<long long>());
+  for (const auto& j : baseline_rows)
+    std::printf("%-22s %12.6f %10.5f %9.4f %10lld\n", j["label"].get<std::string>().c_str(),
+                j["test_logloss"].get<double>(), j["test_auc"].get<double>(),
+                j["mflops"].get<double>(), j["params"].get<long long>());
+  std::printf(
+      "outputs: %s/{best.json,best_arch.json,pareto.json,history.jsonl,report.html}; "
+      "%.1f s in all\n",
+      out.c_str(), total_s);
+  json j = {{"best_logloss", wj["test_logloss"]},
+            {"best_auc", wj["test_auc"]},
+            {"best_val_logloss", wj["val_logloss"]},
+            {"best_mflops", wj["mflops"]},
+            {"best_params", wj["params"]},
+            {"baselines", baselines},
+            {"evaluations", outcome.history.size()},
+            {"evaluated_this_run", outcome.evaluated},
+            {"pareto_size", front.size()},
+            {"phases", phases},
+            {"seconds", total_s},
+            {"out", out.string()}};
+  if (o.json_out) recnas_cli::print_json_last_line(j);
+}
+
+const recnas_cli::register_command reg{
+    {"search", "the main job: supernet training, evolution, top-k re-training, report",
+     [](CLI::App& app) {
+       auto a = std::make_shared<search_args>();
+       app.add_option("--space", a->space, "nasrec-full or nasrec-small")
+           ->check(CLI::IsMember({"nasrec-full", "nasrec-small"}))
+           ->capture_default_str();
+       app.add_option("--data", a->data,
+                      "criteo:PATH | avazu:PATH | kdd:PATH | cache:PATH | synthetic[:rows=N]")
+           ->capture_default_str();
+       app.add_option("--budget", a->budget, "tiny | small | paper | N (candidate evaluations)")
+           ->capture_default_str();
+       app.add_option("--objectives", a->objectives, "logloss[,flops][,params]")
+           ->capture_default_str();
+       app.add_option("--sampling", a->sampling,
+                      "supernet path sampling: default, single-path, any-path")
+           ->capture_default_str();
+       app.add_option("--strategy", a->strategy, "evolution or random")->capture_default_str();
+       app.add_option("--max-mflops", a->max_mflops, "hard constraint on MFLOPs per example");
+       app.add_option("--max-params", a->max_params,
+                      "hard constraint on (non-embedding) parameters");
+       app.add_option("--top-k", a->top_k,
+                      "candidates re-trained from scratch (default: budget's)");
+       app.add_option("--threads", a->threads, "threads")
+           ->check(CLI::Range(1, 1024))
+           ->capture_default_str();
+       app.add_option("--seed", a->seed, "seed of the whole run")->capture_default_str();
+       app.add_option("--out", a->out, "output folder (resumes the run it holds)")
+           ->capture_default_str();
+       app.add_option("--baselines", a->baselines,
+                      "all, none, or a list of dnn,dlrm,deepfm,autoint")
+           ->capture_default_str();
+       app.add_option("--stop-after", a->stop_after,
+                      "stop as Ctrl-C would after this many evaluations (resume tests)")
+           ->group("");
+       app.add_flag("--json", a->json_out, "print one JSON object as the last line of stdout");
+       app.callback([a] {
+         recnas_cli::install_interrupt_handler();
+         std::string b = a->budget;
+         std::transform(b.begin(), b.end(), b.begin(),
+                        [](unsigned char c) { return std::tolower(c); });
+         a->budget = b;
+         if (a->space == "nasrec-small")
+           run<sn::nasrec_small>(*a);
+         else
+           run<sn::nasrec_full>(*a);
+       });
+     }}};
+
+}  // namespace

@@ -1,0 +1,87 @@
+#pragma once
+// Hand-designed CTR baselines written as architectures of NASRec-Full, i.e. with the very
+// operators the search uses, so "the searched model beats the baselines" compares like with
+// like. NASRec-Full has no flatten and no cross layer, so these are the closest members of the
+// space to the classic designs, not bit-for-bit replicas:
+//   dnn      an MLP over the dense features and an EFC stack over the embedding tokens (EFC
+//            is an MLP over the token axis), joined by the linear head;
+//   dlrm     bottom MLP 512-256-16 on the dense features, dot-product interaction with the
+//            embeddings (token projection to k = 32), top MLP 512-256;
+//   deepfm   the sparse->dense FM merger on the embeddings beside an MLP over dense features,
+//            with the EFC stack for the deep embedding part;
+//   autoint  three stacked self-attention blocks (8 heads of dim 2) over the embeddings, plus
+//            an MLP, as AutoInt+.
+// (DCN-v2 needs a cross operator, which NASRec-Full does not have.) Every block that does not
+// reach the head is pruned, as for any architecture.
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "recnas/core/error.hpp"
+#include "recnas/supernet/architecture.hpp"
+#include "recnas/supernet/space.hpp"
+
+namespace recnas::train {
+
+inline constexpr std::array<std::string_view, 4> baseline_names = {"dnn", "dlrm", "deepfm",
+                                                                   "autoint"};
+
+namespace detail {
+// Node indices of NASRec-Full.
+inline constexpr int fc = 0, dot = 1, attention = 0, efc = 1;
+inline constexpr std::uint32_t fm = 2U;  // merger bit 1: sparse->dense (FM)
+
+inline supernet::block_choice blk(int dense_op, int dense_src, index d, int sparse_op,
+                                  int sparse_src, index s, std::uint32_t mergers = 0) {
+  supernet::block_choice b;
+  b.dense_op = dense_op;
+  b.sparse_op = sparse_op;
+  b.dense_in = connect::source_set{1} << dense_src;
+  b.sparse_in = connect::source_set{1} << sparse_src;
+  b.left = b.right = dense_src;
+  b.d = d;
+  b.s = s;
+  b.mergers = mergers;
+  return b;
+}
+}  // namespace detail
+
+/// The baseline `name` (one of baseline_names) as a NASRec-Full architecture.
+[[nodiscard]] inline supernet::architecture baseline(std::string_view name) {
+  using detail::blk;
+  namespace dt = detail;
+  supernet::architecture a;
+  auto& v = a.blocks;
+  if (name == "dnn") {
+    // dense: 13 -> 512 -> 256 -> 128 ; tokens: 26 -> 64 -> 32 -> 16 ; joined at the head.
+    v = {blk(dt::fc, 0, 512, dt::efc, 0, 64), blk(dt::fc, 1, 256, dt::efc, 1, 32),
+         blk(dt::fc, 2, 128, dt::efc, 2, 16), blk(dt::fc, 3, 128, dt::efc, 3, 16),
+         blk(dt::fc, 4, 128, dt::efc, 4, 16), blk(dt::fc, 5, 128, dt::efc, 5, 16),
+         blk(dt::fc, 6, 64, dt::efc, 6, 16)};
+  } else if (name == "dlrm") {
+    v = {blk(dt::fc, 0, 512, dt::efc, 0, 16), blk(dt::fc, 1, 256, dt::efc, 0, 16),
+         blk(dt::fc, 2, 16, dt::efc, 0, 16),  blk(dt::dot, 3, 512, dt::efc, 0, 16),
+         blk(dt::fc, 4, 512, dt::efc, 0, 16), blk(dt::fc, 5, 256, dt::efc, 0, 16),
+         blk(dt::fc, 6, 128, dt::efc, 0, 16)};
+    v[3].sparse_in = 1;  // the interaction reads the embeddings (stem tokens)
+  } else if (name == "deepfm") {
+    v = {blk(dt::fc, 0, 512, dt::efc, 0, 32, dt::fm), blk(dt::fc, 1, 256, dt::efc, 1, 32),
+         blk(dt::fc, 2, 128, dt::efc, 2, 16),         blk(dt::fc, 3, 128, dt::efc, 3, 16),
+         blk(dt::fc, 4, 128, dt::efc, 4, 16),         blk(dt::fc, 5, 128, dt::efc, 5, 16),
+         blk(dt::fc, 6, 64, dt::efc, 6, 16, dt::fm)};
+  } else if (name == "autoint") {
+    v = {blk(dt::fc, 0, 512, dt::attention, 0, 32), blk(dt::fc, 1, 256, dt::attention, 1, 32),
+         blk(dt::fc, 2, 128, dt::attention, 2, 32), blk(dt::fc, 3, 128, dt::efc, 3, 16),
+         blk(dt::fc, 4, 128, dt::efc, 4, 16),       blk(dt::fc, 5, 128, dt::efc, 5, 16),
+         blk(dt::fc, 6, 64, dt::efc, 6, 16)};
+  } else {
+    throw input_error(
+        "", 0, "--model",
+        "unknown baseline \"" + std::string(name) + "\" (dnn, dlrm, deepfm, autoint)");
+  }
+  return a;
+}
+
+}  // namespace recnas::train
