@@ -17,6 +17,8 @@
 #include <Eigen/Core>
 
 #include "recnas/kernels/attention.hpp"
+#include "recnas/kernels/elementwise.hpp"
+#include "recnas/kernels/gemm.hpp"
 #include "recnas/ops/concepts.hpp"
 #include "recnas/ops/detail/math.hpp"
 
@@ -103,8 +105,136 @@ struct attention {
     detail::linear_backward<T>(rows, xs, W.w, W.g, W.cols, b.g, n, dy, n);
   }
 
+  // ---- float (training): recnas::kernels with fused steps ----------------------------------
+  // Same math as the generic path below, without its separate passes: LayerNorms read the
+  // residual sums in place of a copy (the sums are what their backward needs), ReLU is fused
+  // into FFN1 and its backward, input gradients are written rather than zeroed and then
+  // accumulated, the LN2 and LN1 backward write straight into the next gradient buffer, and
+  // the FFN1 input gradient accumulates into the LN2 gradient's buffer (the residual).
+
+  /// Y[R, n] = act(X[R, E] W^T + b) over all R = B s tokens.
+  static void token_fc(index rows, const float* x, const param_ref<float>& W,
+                       const param_ref<float>& b, index n, kernels::activation act, float* y) {
+    const std::array<kernels::fc_input, 1> in{kernels::fc_input{x, W.cols, 0, W.cols}};
+    kernels::fc_forward(in, rows, W.w, W.cols, b.w, n, act, y, n,
+                        detail::kernel_workspace(kernels::fc_workspace_size(rows, n, W.cols)));
+  }
+  /// Backward of token_fc: dX (+)= dZ W, dW += dZ^T X, db += colsum dZ, dZ = dY * act'(Y).
+  static void token_fc_backward(index rows, const float* x, float* dx, bool accumulate,
+                                const param_ref<float>& W, const param_ref<float>& b, index n,
+                                kernels::activation act, const float* y, const float* dy) {
+    const std::array<kernels::fc_input, 1> in{kernels::fc_input{x, W.cols, 0, W.cols}};
+    const std::array<kernels::fc_input_grad, 1> gr{kernels::fc_input_grad{dx, W.cols, accumulate}};
+    kernels::fc_backward(in, gr, rows, y, n, dy, n, W.w, W.cols, n, act, W.g, b.g,
+                         detail::kernel_workspace(kernels::fc_workspace_size(rows, n, W.cols)));
+  }
+
+  static void forward_float(const op_io<float>& io, tape<float>& t, float* y, index ybs) {
+    constexpr index E = embed_dim;
+    constexpr float eps = 1e-5f;
+    const index B = io.batch, s = io.shape.s, R = B * s;
+    const auto& P = io.params;
+    auto& A = *io.scratch;
+    float* x0 = A.alloc(R * E);
+    detail::token_projection_forward(io, Wt, s, false, x0, s * E, t, 0);
+    float* qkv = A.alloc(R * 3 * E);
+    float* att = A.alloc(core_tape_size<float>(B, s));
+    float* o = A.alloc(R * E);
+    float* r1 = A.alloc(R * E);  // X0 + O Wo^T + bo: LN1's input
+    float* n1 = A.alloc(R * E);
+    float* h1 = A.alloc(R * E);
+    float* r2 = A.alloc(R * E);   // N1 + H W2^T + b2: LN2's input
+    float* st1 = A.alloc(2 * R);  // mean, rstd
+    float* st2 = A.alloc(2 * R);
+    token_fc(R, x0, P[Win], P[bin], 3 * E, kernels::activation::none, qkv);
+    kernels::attention_forward(
+        qkv_io(qkv, B, s), heads, token_view<float>(o, B, s, E),
+        std::span<float>(att, static_cast<std::size_t>(core_tape_size<float>(B, s))),
+        detail::kernel_workspace(kernels::attention_workspace_size(s, E, heads)));
+    token_fc(R, o, P[Wo], P[bo], E, kernels::activation::none, r1);
+    kernels::axpy(R, E, 1.0f, x0, E, r1, E);
+    kernels::layer_norm(R, E, r1, E, P[g1].w, P[b1n].w, eps, n1, E, st1, st1 + R);
+    token_fc(R, n1, P[W1], P[b1], E, kernels::activation::relu, h1);
+    token_fc(R, h1, P[W2], P[b2], E, kernels::activation::none, r2);
+    kernels::axpy(R, E, 1.0f, n1, E, r2, E);
+    if (ybs == s * E) {  // no merger tokens after the s tokens: y is [R, E]
+      kernels::layer_norm(R, E, r2, E, P[g2].w, P[b2n].w, eps, y, E, st2, st2 + R);
+    } else {
+      float* f = A.alloc(R * E);
+      kernels::layer_norm(R, E, r2, E, P[g2].w, P[b2n].w, eps, f, E, st2, st2 + R);
+      for (index b = 0; b < B; ++b) std::copy(f + b * s * E, f + (b + 1) * s * E, y + b * ybs);
+    }
+    t.p[2] = x0;
+    t.p[3] = qkv;
+    t.p[4] = att;
+    t.p[5] = o;
+    t.p[6] = n1;
+    t.p[7] = h1;
+    t.p[8] = r1;
+    t.p[9] = st1;
+    t.p[10] = r2;
+    t.p[11] = st2;
+  }
+
+  static void backward_float(const op_io<float>& io, const tape<float>& t, const float* dy,
+                             index ybs) {
+    constexpr index E = embed_dim;
+    constexpr auto none = kernels::activation::none;
+    const index B = io.batch, s = io.shape.s, R = B * s;
+    const auto& P = io.params;
+    auto& A = *io.scratch;
+    const float *x0 = t.p[2], *qkv = t.p[3], *att = t.p[4], *o = t.p[5], *n1 = t.p[6], *h1 = t.p[7],
+                *r1 = t.p[8], *st1 = t.p[9], *r2 = t.p[10], *st2 = t.p[11];
+    const float* dyc = dy;  // dY as [R, E]
+    if (ybs != s * E) {
+      float* c = A.alloc(R * E);
+      for (index b = 0; b < B; ++b) std::copy(dy + b * ybs, dy + b * ybs + s * E, c + b * s * E);
+      dyc = c;
+    }
+    // dR2 = LN2'(dY); the same buffer then accumulates dN1 = dR2 + dZ1 W1 (residual).
+    float* dr2 = A.alloc(R * E);
+    kernels::layer_norm_backward(R, E, r2, E, dyc, E, P[g2].w, st2, st2 + R, dr2, E, false, P[g2].g,
+                                 P[b2n].g);
+    float* dh = A.alloc(R * E);
+    token_fc_backward(R, h1, dh, false, P[W2], P[b2], E, none, nullptr, dr2);
+    token_fc_backward(R, n1, dr2, true, P[W1], P[b1], E, kernels::activation::relu, h1, dh);
+    // dR1 = LN1'(dN1) is also dX0's first term (residual).
+    float* dx0 = A.alloc(R * E);
+    kernels::layer_norm_backward(R, E, r1, E, dr2, E, P[g1].w, st1, st1 + R, dx0, E, false, P[g1].g,
+                                 P[b1n].g);
+    float* dout = A.alloc(R * E);
+    token_fc_backward(R, o, dout, false, P[Wo], P[bo], E, none, nullptr, dx0);
+    float* dqkv = A.alloc(R * 3 * E);
+    kernels::attention_backward(
+        qkv_io(qkv, B, s), heads,
+        std::span<const float>(att, static_cast<std::size_t>(core_tape_size<float>(B, s))),
+        token_view<const float>(dout, B, s, E), qkv_part(dqkv, B, s, 0), qkv_part(dqkv, B, s, 1),
+        qkv_part(dqkv, B, s, 2), false,
+        detail::kernel_workspace(kernels::attention_workspace_size(s, E, heads)));
+    token_fc_backward(R, x0, dx0, true, P[Win], P[bin], 3 * E, none, nullptr, dqkv);
+    detail::token_projection_backward(io, Wt, s, false, dx0, s * E, t, 0);
+  }
+
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ybs) {
+    if constexpr (detail::use_kernels<T>) {
+      forward_float(io, t, y, ybs);
+    } else {
+      forward_generic(io, t, y, ybs);
+    }
+  }
+  template <class T>
+  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index ybs) {
+    if constexpr (detail::use_kernels<T>) {
+      backward_float(io, t, dy, ybs);
+    } else {
+      backward_generic(io, t, dy, ybs);
+    }
+  }
+
+  // ---- generic (double, gradient checks): Eigen and scalar loops ------------------------------
+  template <class T>
+  static void forward_generic(const op_io<T>& io, tape<T>& t, T* y, index ybs) {
     constexpr index E = embed_dim;
     const index B = io.batch, s = io.shape.s, R = B * s;
     const auto& P = io.params;
@@ -121,12 +251,7 @@ struct attention {
     T* xh2 = io.scratch->alloc(R * E);
     T* rs2 = io.scratch->alloc(2 * R);
     token_linear(R, x0, P[Win], P[bin], 3 * E, qkv);
-    if constexpr (detail::use_kernels<T>) {
-      kernels::attention_forward(
-          qkv_io(qkv, B, s), heads, token_view<float>(o, B, s, E),
-          std::span<float>(att, static_cast<std::size_t>(core_tape_size<T>(B, s))),
-          detail::kernel_workspace(kernels::attention_workspace_size(s, E, heads)));
-    } else {
+    {
       const T scale = T(1) / std::sqrt(T(head_dim));
       parallel::parallel_rows(B, static_cast<double>(B * s * s * 8 * E), [&](index b0, index b1_) {
         std::vector<T> kv(static_cast<std::size_t>(4 * s));
@@ -196,7 +321,7 @@ struct attention {
   }
 
   template <class T>
-  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index ybs) {
+  static void backward_generic(const op_io<T>& io, const tape<T>& t, const T* dy, index ybs) {
     constexpr index E = embed_dim;
     const index B = io.batch, s = io.shape.s, R = B * s;
     const auto& P = io.params;
@@ -221,14 +346,7 @@ struct attention {
     token_linear_backward(R, t.p[5], dout, P[Wo], P[bo], E, dn1);
     // Attention heads, per example.
     T* dqkv = io.scratch->alloc(R * 3 * E);
-    if constexpr (detail::use_kernels<T>) {
-      kernels::attention_backward(
-          qkv_io(static_cast<const T*>(t.p[3]), B, s), heads,
-          std::span<const float>(t.p[4], static_cast<std::size_t>(core_tape_size<T>(B, s))),
-          token_view<const float>(dout, B, s, E), qkv_part(dqkv, B, s, 0), qkv_part(dqkv, B, s, 1),
-          qkv_part(dqkv, B, s, 2), false,
-          detail::kernel_workspace(kernels::attention_workspace_size(s, E, heads)));
-    } else {
+    {
       const T scale = T(1) / std::sqrt(T(head_dim));
       parallel::parallel_rows(B, static_cast<double>(B * s * s * 8 * E), [&](index b0, index b1_) {
         mat<T> dA(s, s);

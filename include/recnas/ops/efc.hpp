@@ -34,8 +34,7 @@ struct efc {
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index bs) {
     const index B = io.batch, w = io.shape.s * embed_dim;
     T* g = io.scratch->alloc(B * w);
-    detail::copy_block(dy, bs, g, w, B, w);
-    detail::relu_backward(g, w, t.p[2], t.n[0], B, w);
+    detail::relu_backward_copy(dy, bs, t.p[2], t.n[0], g, w, B, w);
     detail::token_projection_backward(io, 0, io.shape.s, false, g, w, t, 0);
   }
 };

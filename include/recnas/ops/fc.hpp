@@ -34,8 +34,7 @@ struct fc {
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
     const index B = io.batch, n = io.shape.d;
     T* g = io.scratch->alloc(B * n);
-    detail::copy_block(dy, lddy, g, n, B, n);
-    detail::relu_backward(g, n, t.p[2], t.n[0], B, n);
+    detail::relu_backward_copy(dy, lddy, t.p[2], t.n[0], g, n, B, n);
     detail::dense_projection_backward(io, 0, io.dense, n, false, g, n, t, 0);
   }
 };

@@ -4,13 +4,13 @@
 // P: w -> d always with bias, skipped when w == d. The self-linear is on the *left* operand
 // and the gate multiplies the *right* one; the projection comes after the product.
 
-#include <algorithm>
 #include <array>
 #include <cmath>
 #include <string_view>
 
 #include "recnas/ops/concepts.hpp"
 #include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/detail/padded_projection.hpp"
 
 namespace recnas::ops {
 
@@ -19,27 +19,23 @@ struct sigmoid_gating {
   static constexpr policy_kind kind = policy_kind::dense_operator;
   static constexpr reads inputs = reads::left_right;
 
-  static index width(const op_shape& s) { return std::max(s.left_width, s.right_width); }
-  static bool skip(const op_shape& s) { return !s.all_subshapes && width(s) == s.d; }
+  static index width(const op_shape& s) { return detail::padded_width(s); }
+  static bool skip(const op_shape& s) { return detail::padded_projection_skipped(s); }
 
+  // Slots: S, S.b, then P, P.b, ln_g, ln_b (detail/padded_projection.hpp; P keeps its bias).
   static void declare(const op_shape& s, param_declarer& d) {
     const index w = width(s);
-    const bool proj = !skip(s);
     d.matrix("S", w, w);
     d.bias("S.b", w, w);
-    d.matrix("P", proj ? s.d : 0, w);
-    d.bias("P.b", proj ? s.d : 0, w);
-    d.constant("ln_g", s.layernorm ? s.d : 0, 1.0);
-    d.constant("ln_b", s.layernorm ? s.d : 0, 0.0);
+    detail::declare_padded_projection(s, d, /*bias_with_layernorm=*/true);
   }
   static void work(const op_shape& s, work_sink& w) {
     w.matmul("sg.self", width(s), width(s), 1);
-    if (!skip(s)) w.matmul("sg.proj", s.d, width(s), 1);
-    if (s.layernorm) w.layernorm(s.d);
+    detail::padded_projection_work(s, w, "sg.proj");
   }
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
-    const index B = io.batch, w = width(io.shape), n = io.shape.d;
+    const index B = io.batch, w = width(io.shape);
     // gate = sigmoid(l S^T + b): only the left operand's real columns contribute.
     T* gate = io.scratch->alloc(B * w);
     const std::array<dense_seg<T>, 1> ls{
@@ -51,39 +47,14 @@ struct sigmoid_gating {
       for (index c = 0; c < io.right.width; ++c)
         h[b * w + c] = gate[b * w + c] * io.right.x[b * io.right.ld + c];
     }
-    if (skip(io.shape)) {
-      detail::copy_block(h, w, y, ldy, B, n);
-    } else {
-      const std::array<dense_seg<T>, 1> hs{dense_seg<T>{h, nullptr, w, w, 0}};
-      detail::linear_forward<T>(B, hs, io.params[2].w, io.params[2].cols, io.params[3].w, n, y,
-                                ldy);
-    }
+    detail::padded_projection_forward(io, 2, h, y, ldy, t, 2);
     t.p[0] = gate;
     t.p[1] = h;
-    if (io.shape.layernorm) {
-      t.p[2] = io.scratch->alloc(B * n);
-      t.p[3] = io.scratch->alloc(2 * B);
-      detail::layernorm_rows_forward(y, B, n, ldy, io.params[4].w, io.params[5].w, t.p[2], t.p[3]);
-    }
   }
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
-    const index B = io.batch, w = width(io.shape), n = io.shape.d;
-    T* g = io.scratch->alloc(B * n);
-    detail::copy_block(dy, lddy, g, n, B, n);
-    if (io.shape.layernorm) {
-      detail::layernorm_rows_backward(g, B, n, n, io.params[4].w, t.p[2], t.p[3], io.params[4].g,
-                                      io.params[5].g);
-    }
-    T* dh = nullptr;
-    if (skip(io.shape)) {
-      dh = g;
-    } else {
-      dh = io.scratch->zeros(B * w);
-      const std::array<dense_seg<T>, 1> hs{dense_seg<T>{t.p[1], dh, w, w, 0}};
-      detail::linear_backward<T>(B, hs, io.params[2].w, io.params[2].g, io.params[2].cols,
-                                 io.params[3].g, n, g, n);
-    }
+    const index B = io.batch, w = width(io.shape);
+    const T* dh = detail::padded_projection_backward(io, 2, t.p[1], dy, lddy, t, 2);
     const T* gate = t.p[0];
     T* dpre = io.scratch->zeros(B * w);  // gradient before the sigmoid
     for (index b = 0; b < B; ++b) {

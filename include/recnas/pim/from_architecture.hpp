@@ -187,101 +187,122 @@ template <class S>
       return from;
     };
 
+    // Several operators of one kind (micro any-path): their outputs are summed.
+    auto summed = [&](const std::vector<producers>& outs, const std::string& name, index width) {
+      if (outs.size() == 1) return outs.front();
+      producers all;
+      for (const auto& o : outs) detail::append(all, o);
+      return producers{out.add(layer::sum(name, width), all)};
+    };
     producers dense_op_out;
     if (p.run_dense) {
-      S::visit_dense(b.dense_op, [&]<class Op>() {
-        if constexpr (std::is_same_v<Op, ops::fc>) {
-          dense_op_out = {
-              out.add(detail::analog(op_kind::fc, tag + ".fc", sh.in_width, sh.d, 1), din)};
-        } else if constexpr (std::is_same_v<Op, ops::dot_product>) {
-          const index k = Op::k(sh);
-          producers stack = din;
-          if (!Op::skip_dense(sh))
-            stack = {out.add(
-                detail::analog(op_kind::projection, tag + ".dp_dproj", sh.in_width, E, 1), din)};
-          producers toks = sparse_in();
-          if (!Op::skip_tokens(sh))
-            toks = {out.add(
-                detail::analog(op_kind::projection, tag + ".dp_tproj", sh.in_tokens, k, E), toks)};
-          detail::append(stack, toks);
-          const index gram = out.add(layer::digital(op_kind::dot_product, tag + ".dot",
-                                                    static_cast<double>((k + 1) * (k + 1) * E), 0.0,
-                                                    0.0, (k + 1) * E, Op::pairs(sh)),
-                                     stack);
-          dense_op_out = {gram};
-          if (!Op::skip_pairs(sh))
-            dense_op_out = {out.add(
-                detail::analog(op_kind::projection, tag + ".dp_out", Op::pairs(sh), sh.d, 1),
-                {gram})};
-        } else if constexpr (std::is_same_v<Op, ops::sigmoid_gating>) {
-          const index wd = Op::width(sh);
-          const index gate =
-              out.add(detail::analog(op_kind::projection, tag + ".gate", wd, wd, 1), left);
-          producers g{gate};
-          detail::append(g, right);
-          const index prod = out.add(layer::gating(tag + ".sg", wd), g);
-          dense_op_out = {prod};
-          if (!Op::skip(sh))
-            dense_op_out = {out.add(
-                detail::analog(op_kind::projection, tag + ".sg_proj", wd, sh.d, 1), {prod})};
-        } else if constexpr (std::is_same_v<Op, ops::sum>) {
-          const index wd = Op::width(sh);
-          const index add = out.add(layer::sum(tag + ".sum", wd), lr);
-          dense_op_out = {add};
-          if (!Op::skip(sh))
-            dense_op_out = {out.add(
-                detail::analog(op_kind::projection, tag + ".sum_proj", wd, sh.d, 1), {add})};
-        } else if constexpr (std::is_same_v<Op, ops::zero_dense>) {
-          dense_op_out = {};  // zeros: nothing to compute or read
-        } else if constexpr (std::is_same_v<Op, ops::identity_dense>) {
-          dense_op_out = din;  // a slice of the input: an address
-        } else {
-          producers from = din;
-          if constexpr (ops::has(Op::inputs, ops::reads::sparse)) detail::append(from, sparse_in());
-          if constexpr (ops::has(Op::inputs, ops::reads::left_right)) detail::append(from, lr);
-          dense_op_out = generic.template operator()<Op>(tag + "." + std::string(Op::name), from);
-        }
+      std::vector<producers> outs;
+      supernet::for_each_bit(b.dense_op_set(), [&](int o) {
+        S::visit_dense(o, [&]<class Op>() {
+          if constexpr (std::is_same_v<Op, ops::fc>) {
+            dense_op_out = {
+                out.add(detail::analog(op_kind::fc, tag + ".fc", sh.in_width, sh.d, 1), din)};
+          } else if constexpr (std::is_same_v<Op, ops::dot_product>) {
+            const index k = Op::k(sh);
+            producers stack = din;
+            if (!Op::skip_dense(sh))
+              stack = {out.add(
+                  detail::analog(op_kind::projection, tag + ".dp_dproj", sh.in_width, E, 1), din)};
+            producers toks = sparse_in();
+            if (!Op::skip_tokens(sh))
+              toks = {out.add(
+                  detail::analog(op_kind::projection, tag + ".dp_tproj", sh.in_tokens, k, E),
+                  toks)};
+            detail::append(stack, toks);
+            const index gram = out.add(layer::digital(op_kind::dot_product, tag + ".dot",
+                                                      static_cast<double>((k + 1) * (k + 1) * E),
+                                                      0.0, 0.0, (k + 1) * E, Op::pairs(sh)),
+                                       stack);
+            dense_op_out = {gram};
+            if (!Op::skip_pairs(sh))
+              dense_op_out = {out.add(
+                  detail::analog(op_kind::projection, tag + ".dp_out", Op::pairs(sh), sh.d, 1),
+                  {gram})};
+          } else if constexpr (std::is_same_v<Op, ops::sigmoid_gating>) {
+            const index wd = Op::width(sh);
+            const index gate =
+                out.add(detail::analog(op_kind::projection, tag + ".gate", wd, wd, 1), left);
+            producers g{gate};
+            detail::append(g, right);
+            const index prod = out.add(layer::gating(tag + ".sg", wd), g);
+            dense_op_out = {prod};
+            if (!Op::skip(sh))
+              dense_op_out = {out.add(
+                  detail::analog(op_kind::projection, tag + ".sg_proj", wd, sh.d, 1), {prod})};
+          } else if constexpr (std::is_same_v<Op, ops::sum>) {
+            const index wd = Op::width(sh);
+            const index add = out.add(layer::sum(tag + ".sum", wd), lr);
+            dense_op_out = {add};
+            if (!Op::skip(sh))
+              dense_op_out = {out.add(
+                  detail::analog(op_kind::projection, tag + ".sum_proj", wd, sh.d, 1), {add})};
+          } else if constexpr (std::is_same_v<Op, ops::zero_dense>) {
+            dense_op_out = {};  // zeros: nothing to compute or read
+          } else if constexpr (std::is_same_v<Op, ops::identity_dense>) {
+            dense_op_out = din;  // a slice of the input: an address
+          } else {
+            producers from = din;
+            if constexpr (ops::has(Op::inputs, ops::reads::sparse))
+              detail::append(from, sparse_in());
+            if constexpr (ops::has(Op::inputs, ops::reads::left_right)) detail::append(from, lr);
+            dense_op_out = generic.template operator()<Op>(tag + "." + std::string(Op::name), from);
+          }
+        });
+        outs.push_back(dense_op_out);
       });
+      dense_op_out = summed(outs, tag + ".dense_ops_add", sh.d);
     }
     producers sparse_op_out;
     if (p.run_sparse) {
-      S::visit_sparse(b.sparse_op, [&]<class Op>() {
-        if constexpr (std::is_same_v<Op, ops::efc>) {
-          sparse_op_out = {out.add(
-              detail::analog(op_kind::efc, tag + ".efc", sh.in_tokens, sh.s, E), sparse_in())};
-        } else if constexpr (std::is_same_v<Op, ops::attention>) {
-          const index s = sh.s;
-          const index tp = out.add(
-              detail::analog(op_kind::efc, tag + ".att_tproj", sh.in_tokens, s, E), sparse_in());
-          const index qkv = out.add(
-              detail::analog(op_kind::attention_projection, tag + ".qkv", E, 3 * E, s), {tp});
-          const auto ss = static_cast<double>(s * s);
-          const auto hs = static_cast<double>(Op::heads) * ss;  // score elements
-          const index qk = out.add(layer::digital(op_kind::attention_scores, tag + ".qk", ss * E,
-                                                  0.0, 0.0, 2 * s * E, Op::heads * s * s),
-                                   {qkv});
-          const index sm = out.add(layer::digital(op_kind::softmax, tag + ".softmax", 0.0, 2.0 * hs,
-                                                  hs, Op::heads * s * s, Op::heads * s * s),
-                                   {qk});
-          const index av = out.add(layer::digital(op_kind::attention_values, tag + ".av", ss * E,
-                                                  0.0, 0.0, Op::heads * s * s + s * E, s * E),
-                                   {sm, qkv});
-          const index o =
-              out.add(detail::analog(op_kind::attention_projection, tag + ".o", E, E, s), {av});
-          const index ln1 = out.add(layer::layernorm(tag + ".ln1", s, E), {o, tp});
-          const index f1 =
-              out.add(detail::analog(op_kind::attention_projection, tag + ".ffn1", E, E, s), {ln1});
-          const index f2 =
-              out.add(detail::analog(op_kind::attention_projection, tag + ".ffn2", E, E, s), {f1});
-          sparse_op_out = {out.add(layer::layernorm(tag + ".ln2", s, E), {f2, ln1})};
-        } else if constexpr (std::is_same_v<Op, ops::zero_sparse>) {
-          sparse_op_out = {};
-        } else {
-          producers from = sparse_in();
-          if constexpr (ops::has(Op::inputs, ops::reads::dense)) detail::append(from, din);
-          sparse_op_out = generic.template operator()<Op>(tag + "." + std::string(Op::name), from);
-        }
+      std::vector<producers> outs;
+      supernet::for_each_bit(b.sparse_op_set(), [&](int o) {
+        S::visit_sparse(o, [&]<class Op>() {
+          if constexpr (std::is_same_v<Op, ops::efc>) {
+            sparse_op_out = {out.add(
+                detail::analog(op_kind::efc, tag + ".efc", sh.in_tokens, sh.s, E), sparse_in())};
+          } else if constexpr (std::is_same_v<Op, ops::attention>) {
+            const index s = sh.s;
+            const index tp = out.add(
+                detail::analog(op_kind::efc, tag + ".att_tproj", sh.in_tokens, s, E), sparse_in());
+            const index qkv = out.add(
+                detail::analog(op_kind::attention_projection, tag + ".qkv", E, 3 * E, s), {tp});
+            const auto ss = static_cast<double>(s * s);
+            const auto hs = static_cast<double>(Op::heads) * ss;  // score elements
+            const index qk = out.add(layer::digital(op_kind::attention_scores, tag + ".qk", ss * E,
+                                                    0.0, 0.0, 2 * s * E, Op::heads * s * s),
+                                     {qkv});
+            const index sm =
+                out.add(layer::digital(op_kind::softmax, tag + ".softmax", 0.0, 2.0 * hs, hs,
+                                       Op::heads * s * s, Op::heads * s * s),
+                        {qk});
+            const index av = out.add(layer::digital(op_kind::attention_values, tag + ".av", ss * E,
+                                                    0.0, 0.0, Op::heads * s * s + s * E, s * E),
+                                     {sm, qkv});
+            const index oproj =
+                out.add(detail::analog(op_kind::attention_projection, tag + ".o", E, E, s), {av});
+            const index ln1 = out.add(layer::layernorm(tag + ".ln1", s, E), {oproj, tp});
+            const index f1 = out.add(
+                detail::analog(op_kind::attention_projection, tag + ".ffn1", E, E, s), {ln1});
+            const index f2 = out.add(
+                detail::analog(op_kind::attention_projection, tag + ".ffn2", E, E, s), {f1});
+            sparse_op_out = {out.add(layer::layernorm(tag + ".ln2", s, E), {f2, ln1})};
+          } else if constexpr (std::is_same_v<Op, ops::zero_sparse>) {
+            sparse_op_out = {};
+          } else {
+            producers from = sparse_in();
+            if constexpr (ops::has(Op::inputs, ops::reads::dense)) detail::append(from, din);
+            sparse_op_out =
+                generic.template operator()<Op>(tag + "." + std::string(Op::name), from);
+          }
+        });
+        outs.push_back(sparse_op_out);
       });
+      sparse_op_out = summed(outs, tag + ".sparse_ops_add", sh.s * E);
     }
     // mergers: sparse -> dense first (it changes the dense output the aliasing dsi tokens see)
     producers dense_final = dense_op_out;

@@ -2,7 +2,9 @@
 // The run-time encoding of one subnet of a space: per block, the dense and sparse operator
 // (indices into the space's lists), the dense and sparse input sets, the left/right single
 // inputs, the output widths and the merger bits. Validation reports the block and field;
-// hashing and random sampling are the hooks of the search.
+// hashing and random sampling are the hooks of the search. A block may also run extra
+// operators whose outputs are summed with the main one's (the reference's micro any-path and
+// full-path warm-up).
 
 #include <bit>
 #include <cmath>
@@ -18,6 +20,15 @@
 
 namespace recnas::supernet {
 
+/// Calls f(k) for every set bit k of `set`, in ascending order.
+template <class F>
+constexpr void for_each_bit(std::uint32_t set, F&& f) {
+  while (set != 0) {
+    f(std::countr_zero(set));
+    set &= set - 1;
+  }
+}
+
 struct block_choice {
   int dense_op = 0;
   int sparse_op = 0;
@@ -28,8 +39,40 @@ struct block_choice {
   index d = 0;                // dense output width
   index s = 0;                // sparse output tokens
   std::uint32_t mergers = 0;  // bit m: merger m of the space is on
-  friend bool operator==(const block_choice&, const block_choice&) = default;
+  // Micro any-path: bit k: dense op k also runs; outputs summed with dense_op's. A bit equal
+  // to the main op is ignored (the op runs once), also by equality and hashing.
+  std::uint32_t extra_dense_ops = 0;
+  std::uint32_t extra_sparse_ops = 0;  // same for sparse ops
+
   [[nodiscard]] bool merger(int m) const noexcept { return ((mergers >> m) & 1U) != 0; }
+  /// The dense operators the block runs (bit k = operator k): dense_op and the extras.
+  [[nodiscard]] std::uint32_t dense_op_set() const noexcept {
+    return extra_dense_ops | op_bit(dense_op);
+  }
+  [[nodiscard]] std::uint32_t sparse_op_set() const noexcept {
+    return extra_sparse_ops | op_bit(sparse_op);
+  }
+  /// The extras without the main operator's bit (what equality and hashing compare).
+  [[nodiscard]] std::uint32_t extra_dense() const noexcept {
+    return extra_dense_ops & ~op_bit(dense_op);
+  }
+  [[nodiscard]] std::uint32_t extra_sparse() const noexcept {
+    return extra_sparse_ops & ~op_bit(sparse_op);
+  }
+  [[nodiscard]] bool single_operator() const noexcept {
+    return extra_dense() == 0 && extra_sparse() == 0;
+  }
+  friend bool operator==(const block_choice& x, const block_choice& y) noexcept {
+    return x.dense_op == y.dense_op && x.sparse_op == y.sparse_op && x.dense_in == y.dense_in &&
+           x.sparse_in == y.sparse_in && x.left == y.left && x.right == y.right && x.d == y.d &&
+           x.s == y.s && x.mergers == y.mergers && x.extra_dense() == y.extra_dense() &&
+           x.extra_sparse() == y.extra_sparse();
+  }
+
+ private:
+  static constexpr std::uint32_t op_bit(int k) noexcept {
+    return k >= 0 && k < 32 ? std::uint32_t{1} << k : 0U;
+  }
 };
 
 struct architecture {
@@ -56,6 +99,12 @@ struct architecture {
       mix(static_cast<std::uint64_t>(b.d));
       mix(static_cast<std::uint64_t>(b.s));
       mix(b.mergers);
+      // Only multi-operator blocks mix the extras, so single-operator hashes stay as they were.
+      if (!b.single_operator()) {
+        mix(0x65787472ULL);  // "extr": keeps (extras) apart from a following block's fields
+        mix(b.extra_dense());
+        mix(b.extra_sparse());
+      }
     }
     return h;
   }
@@ -72,7 +121,9 @@ enum class arch_field : std::uint8_t {
   right,
   dense_dim,
   sparse_dim,
-  mergers
+  mergers,
+  extra_dense_ops,
+  extra_sparse_ops
 };
 
 [[nodiscard]] inline std::string field_name(arch_field f) {
@@ -97,6 +148,10 @@ enum class arch_field : std::uint8_t {
       return "sparse_dim";
     case arch_field::mergers:
       return "mergers";
+    case arch_field::extra_dense_ops:
+      return "extra_dense_ops";
+    case arch_field::extra_sparse_ops:
+      return "extra_sparse_ops";
   }
   return "?";
 }
@@ -165,6 +220,18 @@ template <class S>
       return arch_issue{i, arch_field::mergers,
                         "bit set for a merger the space does not have (it has " +
                             std::to_string(S::num_mergers) + ")"};
+    }
+    if (S::num_dense_ops < 32 && (b.extra_dense_ops >> S::num_dense_ops) != 0) {
+      return arch_issue{i, arch_field::extra_dense_ops,
+                        "bit " + std::to_string(std::bit_width(b.extra_dense_ops) - 1) +
+                            " set, but the space has " + std::to_string(S::num_dense_ops) +
+                            " dense operators"};
+    }
+    if (S::num_sparse_ops < 32 && (b.extra_sparse_ops >> S::num_sparse_ops) != 0) {
+      return arch_issue{i, arch_field::extra_sparse_ops,
+                        "bit " + std::to_string(std::bit_width(b.extra_sparse_ops) - 1) +
+                            " set, but the space has " + std::to_string(S::num_sparse_ops) +
+                            " sparse operators"};
     }
   }
   return std::nullopt;
@@ -240,7 +307,8 @@ template <class S>
   return l;
 }
 
-/// Compact human-readable form, e.g. "fc(0,2)/efc(0)@128x32+m1|..."
+/// Compact human-readable form, e.g. "fc(0,2;0,1)->128 efc(0)->32 m1 | ..."; extra operators
+/// follow the main one with '+': "fc+sum(0;1,1)->64 ...".
 template <class S>
 [[nodiscard]] std::string to_string(const architecture& a) {
   std::string out;
@@ -256,10 +324,12 @@ template <class S>
   for (std::size_t i = 0; i < a.blocks.size(); ++i) {
     const auto& b = a.blocks[i];
     if (i != 0) out += " | ";
-    out += std::string(S::dense_op_name(b.dense_op)) + "(" + set_str(b.dense_in) + ";" +
-           std::to_string(b.left) + "," + std::to_string(b.right) + ")->" + std::to_string(b.d) +
-           " " + std::string(S::sparse_op_name(b.sparse_op)) + "(" + set_str(b.sparse_in) + ")->" +
-           std::to_string(b.s) + " m" + std::to_string(b.mergers);
+    std::string dn(S::dense_op_name(b.dense_op)), sp(S::sparse_op_name(b.sparse_op));
+    for_each_bit(b.extra_dense(), [&](int k) { (dn += '+') += S::dense_op_name(k); });
+    for_each_bit(b.extra_sparse(), [&](int k) { (sp += '+') += S::sparse_op_name(k); });
+    out += dn + "(" + set_str(b.dense_in) + ";" + std::to_string(b.left) + "," +
+           std::to_string(b.right) + ")->" + std::to_string(b.d) + " " + sp + "(" +
+           set_str(b.sparse_in) + ")->" + std::to_string(b.s) + " m" + std::to_string(b.mergers);
   }
   return out;
 }

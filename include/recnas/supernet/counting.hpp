@@ -14,7 +14,7 @@ namespace recnas::supernet {
 
 struct block_report {
   int block = 0;
-  std::string dense_op, sparse_op;
+  std::string dense_op, sparse_op;  // "fc", or "fc+sum" with extra operators
   index d = 0, s = 0, tokens_out = 0, in_width = 0, in_tokens = 0;
   bool live = false, dense_live = false, sparse_live = false;
   std::vector<std::string> mergers;  // active merger names
@@ -81,9 +81,15 @@ template <class S>
         r.matmuls.insert(r.matmuls.end(), w.matmuls.begin(), w.matmuls.end());
       }
     };
-    S::visit_dense(b.dense_op, [&]<class Op>() { account.template operator()<Op>(p.run_dense); });
-    S::visit_sparse(b.sparse_op,
-                    [&]<class Op>() { account.template operator()<Op>(p.run_sparse); });
+    // Every operator of the block's sets runs (extras: outputs summed; the sum is free).
+    for_each_bit(b.extra_dense(), [&](int o) { (br.dense_op += '+') += S::dense_op_name(o); });
+    for_each_bit(b.extra_sparse(), [&](int o) { (br.sparse_op += '+') += S::sparse_op_name(o); });
+    for_each_bit(b.dense_op_set(), [&](int o) {
+      S::visit_dense(o, [&]<class Op>() { account.template operator()<Op>(p.run_dense); });
+    });
+    for_each_bit(b.sparse_op_set(), [&](int o) {
+      S::visit_sparse(o, [&]<class Op>() { account.template operator()<Op>(p.run_sparse); });
+    });
     S::for_each_merger([&]<class M>(auto m) {
       if (!b.merger(m)) return;
       br.mergers.emplace_back(M::name);

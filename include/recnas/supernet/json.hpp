@@ -3,11 +3,15 @@
 //  * recnas's own: {"format": "recnas-architecture", "version": 1, "space": "nasrec-full",
 //    "blocks": [{"dense_op": "fc", "sparse_op": "efc", "dense_in": [0, 2], "sparse_in": [0],
 //    "left": 0, "right": 1, "dense_dim": 128, "sparse_dim": 32,
-//    "mergers": ["dense_to_sparse"]}, ...]}
+//    "mergers": ["dense_to_sparse"]}, ...]}; a block with extra operators (micro any-path) also
+//    has "extra_dense_ops"/"extra_sparse_ops": lists of operator names
+//    (active_nodes with several dense or sparse nodes in the reference's format).
 //  * the reference's released configs (NasRec `configs/<ds>/*.json`: "macro", "micro",
 //    "config", ...), see nasrec-spec.md section 2.2. Source lists may come in any order.
 // Errors are recnas::input_error naming the field, e.g. `macro[3].dense_idx: ...`.
 
+#include <bit>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -156,29 +160,43 @@ template <class S>
         detail::as_single(member(ma, "dense_left_idx", file, mp), file, mp + ".dense_left_idx");
     b.right =
         detail::as_single(member(ma, "dense_right_idx", file, mp), file, mp + ".dense_right_idx");
+    // active_nodes: the block's operators in the space's node order (dense, then sparse). The
+    // first dense and first sparse node are the main operators, further ones the extras
+    // (the reference's micro any-path sums them).
     const auto& nodes = member(mi, "active_nodes", file, up);
     const std::string np = up + ".active_nodes";
-    if (!nodes.is_array() || nodes.size() != 2) {
-      throw input_error(file, 0, np,
-                        "expected [dense node, sparse node] (recnas imports single-operator "
-                        "blocks only)");
+    if (!nodes.is_array() || nodes.size() < 2) {
+      throw input_error(file, 0, np, "expected a list [dense node(s)..., sparse node(s)...]");
     }
-    const long long dn = as_int(nodes[0], file, np + "[0]");
-    const long long sn = as_int(nodes[1], file, np + "[1]");
-    if (dn < 0 || dn >= S::num_dense_ops) {
-      throw input_error(file, 0, np,
-                        "node " + std::to_string(dn) + " is not a dense operator of " +
-                            std::string(S::name) + " (0.." + std::to_string(S::num_dense_ops - 1) +
-                            ")");
+    std::uint32_t dense_nodes = 0, sparse_nodes = 0;
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+      const long long n = as_int(nodes[k], file, np + "[" + std::to_string(k) + "]");
+      if (n < 0 || n >= S::num_dense_ops + S::num_sparse_ops) {
+        throw input_error(file, 0, np,
+                          "node " + std::to_string(n) + " is not an operator of " +
+                              std::string(S::name) + " (0.." +
+                              std::to_string(S::num_dense_ops + S::num_sparse_ops - 1) + ")");
+      }
+      auto& set = n < S::num_dense_ops ? dense_nodes : sparse_nodes;
+      const int bit = static_cast<int>(n < S::num_dense_ops ? n : n - S::num_dense_ops);
+      if (((set >> bit) & 1U) != 0) {
+        throw input_error(file, 0, np, "node " + std::to_string(n) + " listed twice");
+      }
+      set |= 1U << bit;
     }
-    if (sn < S::num_dense_ops || sn >= S::num_dense_ops + S::num_sparse_ops) {
+    if (dense_nodes == 0) {
       throw input_error(file, 0, np,
-                        "node " + std::to_string(sn) + " is not a sparse operator of " +
-                            std::string(S::name) + " (" + std::to_string(S::num_dense_ops) + ".." +
+                        "no dense operator node (0.." + std::to_string(S::num_dense_ops - 1) + ")");
+    }
+    if (sparse_nodes == 0) {
+      throw input_error(file, 0, np,
+                        "no sparse operator node (" + std::to_string(S::num_dense_ops) + ".." +
                             std::to_string(S::num_dense_ops + S::num_sparse_ops - 1) + ")");
     }
-    b.dense_op = static_cast<int>(dn);
-    b.sparse_op = static_cast<int>(sn - S::num_dense_ops);
+    b.dense_op = std::countr_zero(dense_nodes);
+    b.sparse_op = std::countr_zero(sparse_nodes);
+    b.extra_dense_ops = dense_nodes & (dense_nodes - 1);
+    b.extra_sparse_ops = sparse_nodes & (sparse_nodes - 1);
     b.d = as_int(member(mi, "dense_in_dims", file, up), file, up + ".dense_in_dims");
     b.s = as_int(member(mi, "sparse_in_dims", file, up), file, up + ".sparse_in_dims");
     const long long bit_dsi =
@@ -234,6 +252,10 @@ template <class S>
       case arch_field::mergers:
         field = up;
         break;
+      case arch_field::extra_dense_ops:
+      case arch_field::extra_sparse_ops:
+        field = up + ".active_nodes";
+        break;
     }
     throw input_error(file, 0, field, issue->reason);
   }
@@ -287,6 +309,25 @@ template <class S>
     b.right = detail::as_single(member(bj, "right", file, p), file, p + ".right");
     b.d = as_int(member(bj, "dense_dim", file, p), file, p + ".dense_dim");
     b.s = as_int(member(bj, "sparse_dim", file, p), file, p + ".sparse_dim");
+    auto extra_ops = [&](const char* key, auto lookup) {
+      std::uint32_t set = 0;
+      if (!bj.contains(key)) return set;
+      const auto& v = bj[key];
+      const std::string f = p + "." + key;
+      if (!v.is_array()) throw input_error(file, 0, f, "expected a list of operator names");
+      for (const auto& on : v) {
+        const int k = on.is_string() ? lookup(on.template get<std::string>()) : -1;
+        if (k < 0)
+          throw input_error(file, 0, f,
+                            on.dump() + " is not an operator of " + std::string(S::name));
+        set |= 1U << k;
+      }
+      return set;
+    };
+    b.extra_dense_ops =
+        extra_ops("extra_dense_ops", [](const std::string& n) { return S::dense_op_index(n); });
+    b.extra_sparse_ops =
+        extra_ops("extra_sparse_ops", [](const std::string& n) { return S::sparse_op_index(n); });
     if (bj.contains("mergers")) {
       const auto& m = bj["mergers"];
       if (!m.is_array())
@@ -339,15 +380,26 @@ template <class S>
     for (int k = 0; k < S::num_mergers; ++k) {
       if (b.merger(k)) m.push_back(std::string(S::merger_name(k)));
     }
-    bl.push_back({{"dense_op", std::string(S::dense_op_name(b.dense_op))},
-                  {"sparse_op", std::string(S::sparse_op_name(b.sparse_op))},
-                  {"dense_in", detail::set_to_json(b.dense_in)},
-                  {"sparse_in", detail::set_to_json(b.sparse_in)},
-                  {"left", b.left},
-                  {"right", b.right},
-                  {"dense_dim", b.d},
-                  {"sparse_dim", b.s},
-                  {"mergers", m}});
+    nlohmann::json bj = {{"dense_op", std::string(S::dense_op_name(b.dense_op))},
+                         {"sparse_op", std::string(S::sparse_op_name(b.sparse_op))},
+                         {"dense_in", detail::set_to_json(b.dense_in)},
+                         {"sparse_in", detail::set_to_json(b.sparse_in)},
+                         {"left", b.left},
+                         {"right", b.right},
+                         {"dense_dim", b.d},
+                         {"sparse_dim", b.s},
+                         {"mergers", m}};
+    // Extra operators only when there are some: single-operator files stay as they were.
+    if (b.extra_dense() != 0) {
+      auto& e = bj["extra_dense_ops"] = nlohmann::json::array();
+      for_each_bit(b.extra_dense(), [&](int k) { e.push_back(std::string(S::dense_op_name(k))); });
+    }
+    if (b.extra_sparse() != 0) {
+      auto& e = bj["extra_sparse_ops"] = nlohmann::json::array();
+      for_each_bit(b.extra_sparse(),
+                   [&](int k) { e.push_back(std::string(S::sparse_op_name(k))); });
+    }
+    bl.push_back(std::move(bj));
   }
   return j;
 }
@@ -365,7 +417,10 @@ template <class S>
                    {"sparse_idx", detail::set_to_json(b.sparse_in)},
                    {"dense_left_idx", {b.left}},
                    {"dense_right_idx", {b.right}}});
-    mic.push_back({{"active_nodes", {b.dense_op, S::num_dense_ops + b.sparse_op}},
+    nlohmann::json nodes = nlohmann::json::array();
+    for_each_bit(b.dense_op_set(), [&](int k) { nodes.push_back(k); });
+    for_each_bit(b.sparse_op_set(), [&](int k) { nodes.push_back(S::num_dense_ops + k); });
+    mic.push_back({{"active_nodes", nodes},
                    {"dense_in_dims", b.d},
                    {"sparse_in_dims", b.s},
                    {"dense_sparse_interact", dsi >= 0 && b.merger(dsi) ? 1 : 0},

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -79,7 +80,7 @@ class workspace {
     bool ran = false;
     T* dense_pre = nullptr;  // the dense operator's output (kept intact for its backward)
     T* gdense_pre = nullptr;
-    std::vector<ops::tape<T>> tapes;  // 0: dense op, 1: sparse op, 2+m: merger m
+    std::vector<ops::tape<T>> tapes;  // dense ops, then sparse ops, then mergers (by index)
     bool merged = false;              // dense_out != dense_pre
   };
 
@@ -93,6 +94,17 @@ class workspace {
   exec_mode mode = exec_mode::sliced;
   bool have_forward = false;
   T* zeros = nullptr;  // masked mode: the stand-in for unselected sources
+
+  /// After backward: the sorted parameter-entry indices whose gradients it may have written
+  /// (the running operators' non-empty slots at the executed widths, every embedding table,
+  /// the head). Entries not listed kept their gradients. For embedding tables, the rows are
+  /// the batch's ids.
+  [[nodiscard]] const std::vector<std::size_t>& touched() const noexcept { return touched_; }
+
+ private:
+  template <class S, class U>
+  friend class network;
+  std::vector<std::size_t> touched_;
 };
 
 /// Mean binary cross-entropy with logits for float or double networks (the per-example terms
@@ -177,6 +189,22 @@ class network {
   /// The entry index of embedding table f.
   [[nodiscard]] std::size_t embedding_entry(index f) const {
     return emb_[static_cast<std::size_t>(f)];
+  }
+  /// The head's weight row and bias entries (candidate evaluation fine-tunes only these).
+  [[nodiscard]] std::array<std::size_t, 2> head_entries() const noexcept {
+    return {head_.first, head_.first + 1};
+  }
+  /// The sorted entry indices a backward of `a` in `mode` may write: exactly what
+  /// workspace::touched() holds after it, computed without running (per operator slot: the
+  /// slots a running operator uses at the executed widths; every embedding table; the head).
+  [[nodiscard]] std::vector<std::size_t> active_entries(const architecture& a,
+                                                        exec_mode mode = exec_mode::sliced) const {
+    if (kind_ == layout_kind::compact) {
+      expects(fixed_.has_value() && a == *fixed_,
+              "a standalone subnet runs only its own architecture");
+      expects(mode == exec_mode::sliced, "masked mode needs the shared layout");
+    }
+    return entries_written(a, make_plan<S>(a, ds_, opts_.layernorm), mode);
   }
 
  private:
@@ -305,17 +333,21 @@ class network {
       bs.merger.resize(S::num_mergers);
       const std::string p = cat({"block", std::to_string(i), "."});
       if (pl.run_dense) {
-        S::visit_dense(b.dense_op, [&]<class Op>() {
-          ops::param_declarer d;
-          Op::declare(pl.shape, d);
-          bs.dense[static_cast<std::size_t>(b.dense_op)] = add_op(cat({p, Op::name}), d);
+        for_each_bit(b.dense_op_set(), [&](int o) {
+          S::visit_dense(o, [&]<class Op>() {
+            ops::param_declarer d;
+            Op::declare(pl.shape, d);
+            bs.dense[static_cast<std::size_t>(o)] = add_op(cat({p, Op::name}), d);
+          });
         });
       }
       if (pl.run_sparse) {
-        S::visit_sparse(b.sparse_op, [&]<class Op>() {
-          ops::param_declarer d;
-          Op::declare(pl.shape, d);
-          bs.sparse[static_cast<std::size_t>(b.sparse_op)] = add_op(cat({p, Op::name}), d);
+        for_each_bit(b.sparse_op_set(), [&](int o) {
+          S::visit_sparse(o, [&]<class Op>() {
+            ops::param_declarer d;
+            Op::declare(pl.shape, d);
+            bs.sparse[static_cast<std::size_t>(o)] = add_op(cat({p, Op::name}), d);
+          });
         });
       }
       S::for_each_merger([&]<class M>(auto m) {
@@ -326,6 +358,17 @@ class network {
       });
     }
     add_stem_and_head(mp.head_width);
+  }
+
+  // ---- tapes: one per operator and merger of a block ----------------------------------------
+  static constexpr std::size_t num_tapes =
+      static_cast<std::size_t>(S::num_dense_ops + S::num_sparse_ops + S::num_mergers);
+  static constexpr std::size_t dense_tape(int o) { return static_cast<std::size_t>(o); }
+  static constexpr std::size_t sparse_tape(int o) {
+    return static_cast<std::size_t>(S::num_dense_ops + o);
+  }
+  static constexpr std::size_t merger_tape(int m) {
+    return static_cast<std::size_t>(S::num_dense_ops + S::num_sparse_ops + m);
   }
 
   // ---- segments -----------------------------------------------------------------------------
@@ -418,7 +461,11 @@ class network {
   }
   [[nodiscard]] ops::op_shape exec_shape(const workspace<T>& ws, int i,
                                          const architecture& a) const {
-    if (!masked(ws)) return ws.plan.blocks[static_cast<std::size_t>(i)].shape;
+    return exec_shape(ws.mode, i, a, ws.plan);
+  }
+  [[nodiscard]] ops::op_shape exec_shape(exec_mode mode, int i, const architecture& a,
+                                         const model_plan& mp) const {
+    if (mode != exec_mode::masked) return mp.blocks[static_cast<std::size_t>(i)].shape;
     auto sh = max_shape(i);
     const auto& b = a.blocks[static_cast<std::size_t>(i)];
     sh.left_width = max_width(b.left);
@@ -436,6 +483,56 @@ class network {
                    grads ? src.gtokens + pt.mem * ops::embed_dim : nullptr, src.bs,
                    pt.count * ops::embed_dim, D + ops::embed_dim * pt.col});
     }
+    return v;
+  }
+
+  // ---- touched entries ----------------------------------------------------------------------
+  /// The entries backward writes: for each operator and merger that runs, the slots it
+  /// declares non-empty at the executed shape (declare() always lists the same slots, an unused
+  /// one with zero rows, e.g. a skipped projection or the bias under LayerNorm).
+  [[nodiscard]] std::vector<std::size_t> entries_written(const architecture& a,
+                                                         const model_plan& mp,
+                                                         exec_mode mode) const {
+    std::vector<std::size_t> v;
+    auto add = [&]<class Op>(const slot_range& r, const ops::op_shape& sh) {
+      ops::param_declarer d;
+      Op::declare(sh, d);
+      expects(r.present && d.decls().size() == r.count, "operator slots match the layout");
+      for (std::size_t k = 0; k < r.count; ++k) {
+        if (d.decls()[k].size() > 0 && params_.entries()[r.first + k].size() > 0)
+          v.push_back(r.first + k);
+      }
+    };
+    for (int i = 0; i < S::num_blocks; ++i) {
+      const auto& b = a.blocks[static_cast<std::size_t>(i)];
+      const auto& pl = mp.blocks[static_cast<std::size_t>(i)];
+      if (!pl.run_dense && !pl.run_sparse) continue;
+      const auto sh = exec_shape(mode, i, a, mp);
+      const auto& slots = slots_[static_cast<std::size_t>(i)];
+      if (pl.run_dense) {
+        for_each_bit(b.dense_op_set(), [&](int o) {
+          S::visit_dense(o, [&]<class Op>() {
+            add.template operator()<Op>(slots.dense[static_cast<std::size_t>(o)], sh);
+          });
+        });
+      }
+      if (pl.run_sparse) {
+        for_each_bit(b.sparse_op_set(), [&](int o) {
+          S::visit_sparse(o, [&]<class Op>() {
+            add.template operator()<Op>(slots.sparse[static_cast<std::size_t>(o)], sh);
+          });
+        });
+      }
+      S::for_each_merger([&]<class M>(auto m) {
+        if (((pl.run_mergers >> m) & 1U) != 0)
+          add.template operator()<M>(slots.merger[static_cast<std::size_t>(m)], sh);
+      });
+    }
+    v.insert(v.end(), emb_.begin(), emb_.end());
+    v.push_back(head_.first);
+    v.push_back(head_.first + 1);
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
     return v;
   }
 
@@ -497,36 +594,59 @@ class network {
       auto& out = ws.sources[static_cast<std::size_t>(i + 1)];
       if (!pl.run_dense && !pl.run_sparse) continue;
       st.ran = true;
-      st.tapes.assign(static_cast<std::size_t>(2 + S::num_mergers), {});
+      st.tapes.assign(num_tapes, {});
       const auto sh = exec_shape(ws, i, a);
       const auto& slots = slots_[static_cast<std::size_t>(i)];
       set_parts(out, a, i, ws.plan, mode);
       out.width = msk ? S::max_dense_dim : pl.d;
       out.ld = out.width;
       out.bs = out.tokens_total * E;
-      out.tokens = ws.arena.zeros(B * out.bs);
-      st.dense_pre = ws.arena.zeros(B * out.ld);
+      // Sliced, every element a later reader sees is written (the operators of a live output
+      // run, and so do the active dense_to_sparse mergers of a live token output): no zeroing.
+      // Masked, unwritten tokens and merger parts must read as zeros.
+      out.tokens = msk ? ws.arena.zeros(B * out.bs) : ws.arena.alloc(B * out.bs);
+      st.dense_pre = msk ? ws.arena.zeros(B * out.ld) : ws.arena.alloc(B * out.ld);
       out.dense = st.dense_pre;
 
+      // Several operators of one kind (any-path): each writes its own buffer (its backward
+      // may read its output), then the outputs are summed; a single one writes in place.
       if (pl.run_sparse) {
         const auto toks = token_segs(ws, i, b.sparse_in, false);
-        const auto& r = slots.sparse[static_cast<std::size_t>(b.sparse_op)];
-        const auto prm = refs(r, nullptr);
-        ops::op_io<T> io{B, sh, {}, toks, {}, {}, prm, &ws.arena};
-        S::visit_sparse(b.sparse_op,
-                        [&]<class Op>() { Op::forward(io, st.tapes[1], out.tokens, out.bs); });
-        if (msk) mask_tokens(out, B, pl.s, 0, S::max_sparse_dim);
+        const std::uint32_t set = b.sparse_op_set();
+        const bool several = std::popcount(set) > 1;
+        const index w = sh.s * E;  // the tokens the operators write
+        if (several && !msk) zero_rows(out.tokens, out.bs, B, w);
+        for_each_bit(set, [&](int o) {
+          const auto prm = refs(slots.sparse[static_cast<std::size_t>(o)], nullptr);
+          ops::op_io<T> io{B, sh, {}, toks, {}, {}, prm, &ws.arena};
+          T* y = several ? ws.arena.alloc(B * w) : out.tokens;
+          const index ys = several ? w : out.bs;
+          S::visit_sparse(o, [&]<class Op>() { Op::forward(io, st.tapes[sparse_tape(o)], y, ys); });
+          if (several) ops::detail::add_block(y, w, out.tokens, out.bs, B, w);
+        });
+        if (msk) mask_tokens(out.tokens, out.bs, B, pl.s, 0, S::max_sparse_dim);
       }
       if (pl.run_dense) {
         const auto dn = dense_segs(ws, i, b.dense_in, false);
         const auto toks = token_segs(ws, i, b.sparse_in, false);
-        const auto& r = slots.dense[static_cast<std::size_t>(b.dense_op)];
-        const auto prm = refs(r, nullptr);
-        ops::op_io<T> io{
-            B,   sh,       dn, toks, single_seg(ws, b.left, false), single_seg(ws, b.right, false),
-            prm, &ws.arena};
-        S::visit_dense(b.dense_op,
-                       [&]<class Op>() { Op::forward(io, st.tapes[0], st.dense_pre, out.ld); });
+        const std::uint32_t set = b.dense_op_set();
+        const bool several = std::popcount(set) > 1;
+        if (several && !msk) zero_rows(st.dense_pre, out.ld, B, sh.d);
+        for_each_bit(set, [&](int o) {
+          const auto prm = refs(slots.dense[static_cast<std::size_t>(o)], nullptr);
+          ops::op_io<T> io{B,
+                           sh,
+                           dn,
+                           toks,
+                           single_seg(ws, b.left, false),
+                           single_seg(ws, b.right, false),
+                           prm,
+                           &ws.arena};
+          T* y = several ? ws.arena.alloc(B * out.ld) : st.dense_pre;
+          S::visit_dense(o,
+                         [&]<class Op>() { Op::forward(io, st.tapes[dense_tape(o)], y, out.ld); });
+          if (several) ops::detail::add_block(y, out.ld, st.dense_pre, out.ld, B, sh.d);
+        });
         if (msk) mask_dense(st.dense_pre, B, out.ld, pl.d);
       }
       // sparse_to_dense mergers add into a copy of the dense operator's output.
@@ -545,12 +665,12 @@ class network {
           ops::op_io<T> io{B, sh, {}, t, {}, {}, prm, &ws.arena};
           if (msk) {
             T* tmp = ws.arena.zeros(B * out.ld);
-            M::forward(io, st.tapes[static_cast<std::size_t>(2 + m)], tmp, out.ld);
+            M::forward(io, st.tapes[merger_tape(m)], tmp, out.ld);
             mask_dense(tmp, B, out.ld, pl.d);
             ops::detail::add_block(tmp, out.ld, out.dense, out.ld, B, out.ld);
-            st.tapes[static_cast<std::size_t>(2 + m)].p[15] = tmp;
+            st.tapes[merger_tape(m)].p[15] = tmp;
           } else {
-            M::forward(io, st.tapes[static_cast<std::size_t>(2 + m)], out.dense, out.ld);
+            M::forward(io, st.tapes[merger_tape(m)], out.dense, out.ld);
           }
         }
       });
@@ -568,8 +688,7 @@ class network {
                 ops::dense_seg<T>{merged ? out.dense : st.dense_pre, nullptr, out.ld, out.ld, 0}};
             const auto prm = refs(slots.merger[static_cast<std::size_t>(m)], nullptr);
             ops::op_io<T> io{B, sh, x, {}, {}, {}, prm, &ws.arena};
-            M::forward(io, st.tapes[static_cast<std::size_t>(2 + m)], out.tokens + pt.mem * E,
-                       out.bs);
+            M::forward(io, st.tapes[merger_tape(m)], out.tokens + pt.mem * E, out.bs);
           }
           if (has_part) ++part;
         }
@@ -587,10 +706,14 @@ class network {
   static void mask_dense(T* y, index B, index ld, index d) {
     for (index b = 0; b < B; ++b) std::fill(y + b * ld + d, y + (b + 1) * ld, T(0));
   }
-  static void mask_tokens(const source& out, index B, index s, index t0, index t1) {
+  /// Zeroes the first n elements of each of the B rows of x (row stride ld).
+  static void zero_rows(T* x, index ld, index B, index n) {
+    for (index b = 0; b < B; ++b) std::fill(x + b * ld, x + b * ld + n, T(0));
+  }
+  /// Zeroes tokens [t0 + s, t1) of every example of x (batch stride bs).
+  static void mask_tokens(T* x, index bs, index B, index s, index t0, index t1) {
     for (index b = 0; b < B; ++b) {
-      std::fill(out.tokens + b * out.bs + (t0 + s) * ops::embed_dim,
-                out.tokens + b * out.bs + t1 * ops::embed_dim, T(0));
+      std::fill(x + b * bs + (t0 + s) * ops::embed_dim, x + b * bs + t1 * ops::embed_dim, T(0));
     }
   }
 
@@ -628,7 +751,7 @@ class network {
       const auto& slots = slots_[static_cast<std::size_t>(i)];
       if (msk) {  // the masks zero these gradients in the reference
         mask_dense(out.gdense, B, out.ld, pl.d);
-        mask_tokens(out, B, pl.s, 0, S::max_sparse_dim);
+        mask_tokens(out.gtokens, out.bs, B, pl.s, 0, S::max_sparse_dim);
       }
       // dense_to_sparse mergers (reverse order).
       {
@@ -653,8 +776,7 @@ class network {
                                     merged ? out.gdense : st.gdense_pre, out.ld, out.ld, 0}};
               const auto prm = refs(slots.merger[static_cast<std::size_t>(m)], grads);
               ops::op_io<T> io{B, sh, x, {}, {}, {}, prm, &ws.arena};
-              M::backward(io, st.tapes[static_cast<std::size_t>(2 + m)], out.gtokens + pt.mem * E,
-                          out.bs);
+              M::backward(io, st.tapes[merger_tape(m)], out.gtokens + pt.mem * E, out.bs);
             }
           });
         }
@@ -671,31 +793,39 @@ class network {
             T* g = ws.arena.alloc(B * out.ld);
             std::copy(out.gdense, out.gdense + B * out.ld, g);
             mask_dense(g, B, out.ld, pl.d);
-            M::backward(io, st.tapes[static_cast<std::size_t>(2 + m)], g, out.ld);
+            M::backward(io, st.tapes[merger_tape(m)], g, out.ld);
           } else {
-            M::backward(io, st.tapes[static_cast<std::size_t>(2 + m)], out.gdense, out.ld);
+            M::backward(io, st.tapes[merger_tape(m)], out.gdense, out.ld);
           }
         }
       });
       if (st.merged) ops::detail::add_block(out.gdense, out.ld, st.gdense_pre, out.ld, B, out.ld);
       if (msk) mask_dense(st.gdense_pre, B, out.ld, pl.d);
-      if (msk) mask_tokens(out, B, pl.s, 0, S::max_sparse_dim);  // after the FM's contribution
+      if (msk)  // after the FM's contribution
+        mask_tokens(out.gtokens, out.bs, B, pl.s, 0, S::max_sparse_dim);
+      // A sum of operators: each gets the same output gradient.
       if (pl.run_sparse) {
         const auto toks = token_segs(ws, i, b.sparse_in, true);
-        const auto prm = refs(slots.sparse[static_cast<std::size_t>(b.sparse_op)], grads);
-        ops::op_io<T> io{B, sh, {}, toks, {}, {}, prm, &ws.arena};
-        S::visit_sparse(b.sparse_op,
-                        [&]<class Op>() { Op::backward(io, st.tapes[1], out.gtokens, out.bs); });
+        for_each_bit(b.sparse_op_set(), [&](int o) {
+          const auto prm = refs(slots.sparse[static_cast<std::size_t>(o)], grads);
+          ops::op_io<T> io{B, sh, {}, toks, {}, {}, prm, &ws.arena};
+          S::visit_sparse(o, [&]<class Op>() {
+            Op::backward(io, st.tapes[sparse_tape(o)], out.gtokens, out.bs);
+          });
+        });
       }
       if (pl.run_dense) {
         const auto dn = dense_segs(ws, i, b.dense_in, true);
         const auto toks = token_segs(ws, i, b.sparse_in, true);
-        const auto prm = refs(slots.dense[static_cast<std::size_t>(b.dense_op)], grads);
-        ops::op_io<T> io{
-            B,   sh,       dn, toks, single_seg(ws, b.left, true), single_seg(ws, b.right, true),
-            prm, &ws.arena};
-        S::visit_dense(b.dense_op,
-                       [&]<class Op>() { Op::backward(io, st.tapes[0], st.gdense_pre, out.ld); });
+        for_each_bit(b.dense_op_set(), [&](int o) {
+          const auto prm = refs(slots.dense[static_cast<std::size_t>(o)], grads);
+          ops::op_io<T> io{
+              B,   sh,       dn, toks, single_seg(ws, b.left, true), single_seg(ws, b.right, true),
+              prm, &ws.arena};
+          S::visit_dense(o, [&]<class Op>() {
+            Op::backward(io, st.tapes[dense_tape(o)], st.gdense_pre, out.ld);
+          });
+        });
       }
     }
     // Embedding rows: scatter-add (row-sparse).
@@ -708,6 +838,7 @@ class network {
         for (index c = 0; c < E; ++c) row[c] += g[c];
       }
     }
+    ws.touched_ = entries_written(a, ws.plan, ws.mode);
   }
 
   // ---- slices -------------------------------------------------------------------------------
@@ -771,10 +902,12 @@ class network {
       auto one = [&](const slot_range& m, const slot_range& t) {
         if (m.present) copy_range(m, t, dc, dsh, tc, tsh);
       };
-      one(mine.dense[static_cast<std::size_t>(b.dense_op)],
-          theirs.dense[static_cast<std::size_t>(b.dense_op)]);
-      one(mine.sparse[static_cast<std::size_t>(b.sparse_op)],
-          theirs.sparse[static_cast<std::size_t>(b.sparse_op)]);
+      for_each_bit(b.dense_op_set(), [&](int o) {
+        one(mine.dense[static_cast<std::size_t>(o)], theirs.dense[static_cast<std::size_t>(o)]);
+      });
+      for_each_bit(b.sparse_op_set(), [&](int o) {
+        one(mine.sparse[static_cast<std::size_t>(o)], theirs.sparse[static_cast<std::size_t>(o)]);
+      });
       for (int m = 0; m < S::num_mergers; ++m)
         one(mine.merger[static_cast<std::size_t>(m)], theirs.merger[static_cast<std::size_t>(m)]);
     }

@@ -129,8 +129,14 @@ template <class S>
           src.dense_live = true;
       }
     };
-    if (p.run_dense) S::visit_dense(b.dense_op, [&]<class Op>() { mark(Op::inputs); });
-    if (p.run_sparse) S::visit_sparse(b.sparse_op, [&]<class Op>() { mark(Op::inputs); });
+    if (p.run_dense) {
+      for_each_bit(b.dense_op_set(),
+                   [&](int o) { S::visit_dense(o, [&]<class Op>() { mark(Op::inputs); }); });
+    }
+    if (p.run_sparse) {
+      for_each_bit(b.sparse_op_set(),
+                   [&](int o) { S::visit_sparse(o, [&]<class Op>() { mark(Op::inputs); }); });
+    }
   }
   return mp;
 }

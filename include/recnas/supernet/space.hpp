@@ -204,6 +204,9 @@ struct space {
   static_assert(num_dense_ops >= 1, "dense_ops<...> must list at least one dense operator.");
   static_assert(num_sparse_ops >= 1, "sparse_ops<...> must list at least one sparse operator.");
   static_assert(num_mergers <= 16, "mergers<...>: at most 16 mergers per space.");
+  static_assert(num_dense_ops <= 32 && num_sparse_ops <= 32,
+                "dense_ops<...> and sparse_ops<...>: at most 32 operators each (a block's "
+                "extra operators are a 32-bit set).");
   // The checks report their own message; `|| true` keeps a second, empty one from appearing.
   static_assert(detail::list_traits<dense_part>::ok || true);
   static_assert(detail::list_traits<sparse_part>::ok || true);

@@ -55,9 +55,10 @@ inline batch_data random_batch(const recnas::supernet::data_shape& ds, idx B, st
 template <class Net>
 double probe_loss(const Net& net, const recnas::supernet::architecture& a,
                   const recnas::supernet::ctr_batch& batch, recnas::supernet::workspace<double>& ws,
-                  const std::vector<double>& r) {
+                  const std::vector<double>& r,
+                  recnas::supernet::exec_mode mode = recnas::supernet::exec_mode::sliced) {
   std::vector<double> logits(static_cast<std::size_t>(batch.size));
-  net.forward(a, batch, ws, logits);
+  net.forward(a, batch, ws, logits, mode);
   double l = 0;
   for (std::size_t i = 0; i < logits.size(); ++i) l += r[i] * logits[i];
   return l;
@@ -73,16 +74,17 @@ struct grad_check_result {
 /// elements of every entry (largest analytic gradients first, plus random ones, which also
 /// checks that untouched slices have zero gradient).
 template <class Net>
-grad_check_result check_gradients(Net& net, const recnas::supernet::architecture& a,
-                                  const recnas::supernet::ctr_batch& batch, std::uint64_t seed,
-                                  int per_entry = 1, int zero_entries = 6, double tol = 2e-6) {
+grad_check_result check_gradients(
+    Net& net, const recnas::supernet::architecture& a, const recnas::supernet::ctr_batch& batch,
+    std::uint64_t seed, int per_entry = 1, int zero_entries = 6, double tol = 2e-6,
+    recnas::supernet::exec_mode mode = recnas::supernet::exec_mode::sliced) {
   recnas::rng g(seed);
   std::vector<double> r(static_cast<std::size_t>(batch.size));
   for (auto& v : r) v = g.uniform(-1.0, 1.0);
   recnas::supernet::workspace<double> ws;
   net.params().zero_grad();
   std::vector<double> logits(static_cast<std::size_t>(batch.size));
-  net.forward(a, batch, ws, logits);
+  net.forward(a, batch, ws, logits, mode);
   net.backward(a, ws, r);
   auto values = net.params().values();
   auto grads = net.params().grads();
@@ -112,9 +114,9 @@ grad_check_result check_gradients(Net& net, const recnas::supernet::architecture
       const double keep = values[k];
       const double h = 1e-7 * std::max(1.0, std::abs(keep));
       values[k] = keep + h;
-      const double lp = probe_loss(net, a, batch, ws, r);
+      const double lp = probe_loss(net, a, batch, ws, r, mode);
       values[k] = keep - h;
-      const double lm = probe_loss(net, a, batch, ws, r);
+      const double lm = probe_loss(net, a, batch, ws, r, mode);
       values[k] = keep;
       const double fd = (lp - lm) / (2 * h);
       const double err = std::abs(fd - grads[k]) / std::max(1.0, std::abs(fd));

@@ -232,7 +232,18 @@ TEST_CASE("reference import: field meanings and precise errors") {
   err([](auto& k) { k["micro"][3]["sparse_in_dims"] = "a"; }, "micro[3].sparse_in_dims");
   err([](auto& k) { k["micro"][1]["active_nodes"] = {1, 7}; }, "micro[1].active_nodes");
   err([](auto& k) { k["micro"][1]["active_nodes"] = {4, 5}; }, "micro[1].active_nodes");
-  err([](auto& k) { k["micro"][1]["active_nodes"] = {0, 1, 4}; }, "micro[1].active_nodes");
+  err([](auto& k) { k["micro"][1]["active_nodes"] = {0, 1}; }, "micro[1].active_nodes");
+  err([](auto& k) { k["micro"][1]["active_nodes"] = {0, 4, 4}; }, "micro[1].active_nodes");
+  {  // several nodes of one kind: the reference's micro any-path, read as extra operators
+    auto k = j;
+    k["micro"][1]["active_nodes"] = {3, 0, 5, 4};
+    const auto m = sn::from_json<F>(k);
+    CHECK(m.blocks[1].dense_op == 0);
+    CHECK(m.blocks[1].extra_dense_ops == 0b1000);
+    CHECK(m.blocks[1].sparse_op == 0);
+    CHECK(m.blocks[1].extra_sparse_ops == 0b10);
+    CHECK(sn::to_reference_json<F>(m)["micro"][1]["active_nodes"] == nlohmann::json({0, 3, 4, 5}));
+  }
   err([](auto& k) { k["micro"][0]["dense_sparse_interact"] = 2; },
       "micro[0].dense_sparse_interact");
   err([](auto& k) { k["macro"][2]["dense_idx"] = {0, 5}; }, "macro[2].dense_idx");
