@@ -1,0 +1,348 @@
+#pragma once
+// Evaluating a co-design candidate: its logloss at its precisions (quantization-aware, from the
+// supernet's shared weights) and its cost on the PIM model.
+//
+// What is fake-quantized (per tensor, min/max calibration, codesign/fake_quant.hpp):
+//  - every weight matrix of block i (parameters "block<i>.*" with more than one column: FC,
+//    EFC, projections, attention and gating matrices) at the block's weight bits, the head's
+//    weight vector at the head's bits;
+//  - the activations that reach a crossbar from outside the network body: the raw dense
+//    features and the embedding rows (every table), and the head's input features (the last
+//    block's outputs), all at the candidate's activation bits.
+// What is not: biases, LayerNorm scales and shifts (digital, kept at 16 bits and more by the
+// PIM model too) and the activations between blocks inside the body, which network.hpp does not
+// expose. Hence activation precision is one global knob: every choice is paid at the head's
+// input, so it cannot be lowered for free in blocks the evaluation does not see.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "recnas/codesign/fake_quant.hpp"
+#include "recnas/codesign/space.hpp"
+#include "recnas/data/stream.hpp"
+#include "recnas/parallel/threads.hpp"
+#include "recnas/pim/analytic.hpp"
+#include "recnas/pim/mapping.hpp"
+#include "recnas/search/nas.hpp"
+#include "recnas/supernet/counting.hpp"
+#include "recnas/supernet/supernet.hpp"
+#include "recnas/train/metrics.hpp"
+#include "recnas/train/schedule.hpp"
+#include "recnas/train/trainer.hpp"
+
+namespace recnas::codesign {
+
+/// Fake-quantizes a tensor in place at `bits` (signed grid).
+inline void quantize_in_place(float* x, index n, int bits) {
+  if (n <= 0) return;
+  const auto g = calibrate(x, n, bits, true);
+  fake_quant_forward(x, n, g, x);
+}
+
+/// Which parameters are weights on crossbars (matrices, not embedding tables).
+[[nodiscard]] inline bool is_crossbar_weight(const supernet::param_entry& e) {
+  return !e.embedding && e.rows > 0 && (e.cols > 1 || e.name == "head.W");
+}
+
+/// Fake-quantizes the weights of `net` (a standalone subnet) at the candidate's precisions and
+/// its embedding tables at the activation precision (their rows are the first crossbars'
+/// inputs). Returns the number of values quantized.
+template <class CS, class Net>
+index quantize_weights(Net& net, const hw_knobs& h) {
+  auto& p = net.params();
+  float* v = p.values().data();
+  index done = 0;
+  for (const auto& e : p.entries()) {
+    int bits = 0;
+    if (e.embedding) {
+      bits = h.act_bits;
+    } else if (is_crossbar_weight(e)) {
+      const int blk = block_of_param(e.name);
+      bits = blk >= 0 && blk < CS::num_blocks ? h.weight_bits[static_cast<std::size_t>(blk)]
+                                              : h.weight_bits.back();
+    }
+    if (bits == 0) continue;
+    quantize_in_place(v + e.offset, e.size(), bits);
+    done += e.size();
+  }
+  return done;
+}
+
+/// Quantization-aware training with the straight-through estimator, on top of train::fit:
+/// the network trains on quantized weights while float "shadow" weights accumulate the updates.
+/// Call begin() before fit and after_step() from fit's on_step; end() leaves the quantized
+/// weights in the network. Since calibration is min/max per tensor nothing is clipped, so the
+/// STE passes every gradient: the float weight receives exactly the optimizer's step.
+template <class CS, class Net>
+class qat_shadow {
+ public:
+  qat_shadow(Net& net, hw_knobs h) : net_(&net), h_(std::move(h)) {}
+  void begin() {
+    auto v = net_->params().values();
+    shadow_.assign(v.begin(), v.end());
+    quantize_weights<CS>(*net_, h_);
+    last_.assign(v.begin(), v.end());
+  }
+  void after_step() {
+    auto v = net_->params().values();
+    for (std::size_t i = 0; i < shadow_.size(); ++i) shadow_[i] += v[i] - last_[i];
+    std::copy(shadow_.begin(), shadow_.end(), v.begin());
+    quantize_weights<CS>(*net_, h_);
+    std::copy(v.begin(), v.end(), last_.begin());
+  }
+
+ private:
+  Net* net_;
+  hw_knobs h_;
+  std::vector<float> shadow_, last_;
+};
+
+/// A copy of a batch's dense features, fake-quantized at `bits`.
+struct quantized_dense {
+  std::vector<float> values;
+  supernet::ctr_batch batch;
+  void make(const data::batch_view& b, int bits) {
+    batch = train::as_ctr_batch(b);
+    const index n = b.dense.rows() * b.dense.cols();
+    if (n == 0) return;
+    values.resize(static_cast<std::size_t>(b.dense.rows() * b.dense.ld()));
+    std::copy_n(b.dense.data(), (b.dense.rows() - 1) * b.dense.ld() + b.dense.cols(),
+                values.data());
+    // per tensor over the used columns (the stride may hold padding)
+    std::vector<float> used;
+    used.reserve(static_cast<std::size_t>(n));
+    for (index r = 0; r < b.dense.rows(); ++r)
+      for (index c = 0; c < b.dense.cols(); ++c) used.push_back(values[r * b.dense.ld() + c]);
+    const auto g = calibrate(used.data(), n, bits, true);
+    for (index r = 0; r < b.dense.rows(); ++r)
+      fake_quant_forward(values.data() + r * b.dense.ld(), b.dense.cols(), g,
+                         values.data() + r * b.dense.ld());
+    batch.dense =
+        matrix_view<const float>(values.data(), b.dense.rows(), b.dense.cols(), b.dense.ld());
+  }
+};
+
+/// Validation logloss of candidates at their precisions, from a trained supernet: for each
+/// candidate the compact subnet (the supernet's slices), its weights fake-quantized, then head
+/// fine-tuning on quantized head inputs and the validation logloss (as
+/// search::supernet_evaluator, whose settings it takes). A pure function of the candidate.
+template <class CS>
+class quantized_evaluator {
+ public:
+  using S = typename CS::arch_space;
+  quantized_evaluator(const supernet::supernet<S>& net, data::dataset data,
+                      std::vector<std::uint32_t> train_rows, std::vector<std::uint32_t> val_rows,
+                      search::evaluator_options o = {})
+      : net_(&net), data_(std::move(data)), o_(o) {
+    const auto nft = std::min<std::size_t>(
+        train_rows.size(), static_cast<std::size_t>(o.finetune_steps * o.batch_size));
+    ft_rows_.assign(train_rows.begin(), train_rows.begin() + static_cast<std::ptrdiff_t>(nft));
+    const auto nval = std::min<std::size_t>(
+        val_rows.size(), static_cast<std::size_t>(o.val_batches * o.val_batch_size));
+    val_rows_.assign(val_rows.begin(), val_rows.begin() + static_cast<std::ptrdiff_t>(nval));
+    expects(!val_rows_.empty(), "quantized_evaluator: no validation rows");
+  }
+
+  /// `quantize = false` evaluates the float subnet (for comparison). Single-threaded.
+  [[nodiscard]] train::metric_values evaluate(const candidate& c, bool quantize = true) const {
+    supernet::subnet<S> net(c.arch, *net_);
+    if (quantize) quantize_weights<CS>(net, c.hw);
+    const int abits = quantize ? c.hw.act_bits : 0;
+    const int hbits = c.hw.weight_bits.back();
+    supernet::workspace<float> ws;
+    search::head_view<S> hv;
+    std::vector<float> logits;
+    quantized_dense qd;
+    std::vector<double> w;
+    double bias = 0;
+    bool have_w = false;
+    auto run = [&](const data::batch_view& b) {
+      supernet::ctr_batch cb = train::as_ctr_batch(b);
+      if (abits > 0) {
+        qd.make(b, abits);
+        cb = qd.batch;
+      }
+      logits.resize(static_cast<std::size_t>(cb.size));
+      net.forward(cb, ws, std::span<float>(logits));
+      search::extract_head(net, ws, hv, !have_w);
+      if (abits > 0) quantize_in_place(hv.x.data(), hv.batch * hv.width, abits);
+    };
+    auto quantized_head = [&] {  // the head's weights as the crossbar holds them
+      std::vector<float> f(w.begin(), w.end());
+      if (quantize) quantize_in_place(f.data(), static_cast<index>(f.size()), hbits);
+      return std::vector<double>(f.begin(), f.end());
+    };
+    if (o_.finetune_steps > 0 && !ft_rows_.empty()) {
+      data::stream_options so;
+      so.batch_size = o_.batch_size;
+      so.prefetch = 0;
+      data::batch_stream stream(data_, so, ft_rows_);
+      const std::int64_t steps =
+          std::min<std::int64_t>(o_.finetune_steps, stream.batches_per_epoch());
+      const train::warmup_cosine_lr sched{
+          .peak = o_.finetune_lr,
+          .total_steps = std::max<std::int64_t>(1, steps),
+          .warmup_fraction = static_cast<double>(o_.finetune_warmup) /
+                             static_cast<double>(std::max<std::int64_t>(1, steps))};
+      std::vector<double> acc, gw;
+      double acc_b = 0;
+      for (std::int64_t t = 0; t < steps; ++t) {
+        auto batch = stream.next();
+        if (!batch) break;
+        run(*batch);
+        if (!have_w) {
+          w.assign(hv.w.begin(), hv.w.end());
+          bias = hv.b;
+          acc.assign(w.size(), 0.0);
+          gw.assign(w.size(), 0.0);
+          have_w = true;
+        }
+        // STE: the logit uses the quantized head, the update goes to the float head
+        const auto wq = quantized_head();
+        const index B = hv.batch, h = hv.width;
+        std::fill(gw.begin(), gw.end(), 0.0);
+        double gb = 0;
+        for (index r = 0; r < B; ++r) {
+          const float* x = hv.x.data() + r * h;
+          double z = bias;
+          for (index k = 0; k < h; ++k) z += wq[static_cast<std::size_t>(k)] * x[k];
+          const double d = (train::sigmoid(z) - batch->labels[static_cast<std::size_t>(r)]) /
+                           static_cast<double>(B);
+          gb += d;
+          for (index k = 0; k < h; ++k) gw[static_cast<std::size_t>(k)] += d * x[k];
+        }
+        double sq = gb * gb;
+        for (double v : gw) sq += v * v;
+        const double coef =
+            o_.clip_norm > 0 ? std::min(1.0, o_.clip_norm / (std::sqrt(sq) + 1e-6)) : 1.0;
+        const double lr = sched(t);
+        constexpr double eps = 1e-2;  // the reference's Adagrad eps
+        for (std::size_t k = 0; k < w.size(); ++k) {
+          const double g = gw[k] * coef;
+          acc[k] += g * g;
+          w[k] -= lr * g / (std::sqrt(acc[k]) + eps);
+        }
+        gb *= coef;
+        acc_b += gb * gb;
+        bias -= lr * gb / (std::sqrt(acc_b) + eps);
+      }
+    }
+    data::stream_options so;
+    so.batch_size = o_.val_batch_size;
+    so.prefetch = 0;
+    so.drop_last = false;
+    data::batch_stream stream(data_, so, val_rows_);
+    train::streaming_metrics m;
+    std::vector<double> wq;
+    while (auto batch = stream.next()) {
+      run(*batch);
+      if (!have_w) {  // no fine-tuning: the supernet's head at the head precision
+        w.assign(hv.w.begin(), hv.w.end());
+        bias = hv.b;
+        have_w = true;
+      }
+      if (wq.empty()) wq = quantized_head();
+      for (index r = 0; r < hv.batch; ++r) {
+        const float* x = hv.x.data() + r * hv.width;
+        double z = bias;
+        for (index k = 0; k < hv.width; ++k) z += wq[static_cast<std::size_t>(k)] * x[k];
+        logits[static_cast<std::size_t>(r)] = static_cast<float>(z);
+      }
+      m.add(logits.data(), batch->labels.data(), batch->size());
+    }
+    return m.compute();
+  }
+
+  [[nodiscard]] std::vector<train::metric_values> evaluate_all(const std::vector<candidate>& cands,
+                                                               int threads) const {
+    std::vector<train::metric_values> out(cands.size());
+    parallel::with_threads(threads, [&] {
+      parallel::for_chunks(
+          static_cast<std::ptrdiff_t>(cands.size()), static_cast<std::ptrdiff_t>(cands.size()),
+          [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+            parallel::with_threads(1, [&] {
+              for (auto i = b; i < e; ++i)
+                out[static_cast<std::size_t>(i)] = evaluate(cands[static_cast<std::size_t>(i)]);
+            });
+          });
+    });
+    return out;
+  }
+
+ private:
+  const supernet::supernet<S>* net_;
+  data::dataset data_;
+  search::evaluator_options o_;
+  std::vector<std::uint32_t> ft_rows_, val_rows_;
+};
+
+/// PIM cost of a candidate: energy per example, latency, area, whether it fits.
+struct pim_cost {
+  double energy_pj = 0;
+  double latency_ns = 0;
+  double interval_ns = 0;
+  double area_mm2 = 0;
+  double mflops = 0;
+  index tiles = 0;
+  bool fits = true;
+};
+
+/// The analytic PIM model of architecture family Arch under both mapping policies (a
+/// candidate's mapping is a runtime knob; the mapping policies are types). Not thread-safe
+/// (the models reuse buffers): use one per thread.
+template <class CS, pim::PimArchitecture Arch = pim::isaac_architecture>
+class pim_evaluator {
+ public:
+  explicit pim_evaluator(pim::pim_config base) : base_(std::move(base)) {}
+  [[nodiscard]] pim_cost cost(const candidate& c, const supernet::data_shape& shape,
+                              bool keep_chip = false) {
+    const auto w = workload_of<CS>(c, shape);
+    const auto cfg = config_of(c.hw, base_, keep_chip);
+    const pim::model_report& r =
+        c.hw.mapping == mapping_choice::naive ? naive_.evaluate(w, cfg) : aware_.evaluate(w, cfg);
+    pim_cost out;
+    out.energy_pj = r.energy.total().value();
+    out.latency_ns = r.latency.value();
+    out.interval_ns = r.interval.value();
+    out.area_mm2 = r.area.total().value();
+    out.tiles = r.tiles_used;
+    out.fits = r.fits;
+    out.mflops = supernet::analyze<typename CS::arch_space>(c.arch, shape).mflops();
+    return out;
+  }
+  [[nodiscard]] const pim::pim_config& base() const noexcept { return base_; }
+
+ private:
+  pim::pim_config base_;
+  pim::analytic_model<Arch, pim::naive_mapping> naive_;
+  pim::analytic_model<Arch, pim::pim_aware_mapping> aware_;
+};
+
+/// The co-search's scalar criterion (evolution's tournaments compare one number): the log of
+/// each cost relative to the reference design, weighted, plus a penalty of `penalty` per
+/// `tolerance` of logloss above `ref_logloss + tolerance`. A candidate is feasible when its
+/// logloss is within the tolerance and it fits the chip.
+struct objective_settings {
+  double ref_logloss = 0;
+  double ref_energy_pj = 1, ref_latency_ns = 1, ref_mflops = 1;
+  double tolerance = 0.002;
+  double penalty = 1.0;
+  double w_energy = 1.0, w_latency = 0.5, w_flops = 0.5;
+
+  [[nodiscard]] double score(double logloss, const pim_cost& c) const {
+    const double over = std::max(0.0, logloss - ref_logloss - tolerance);
+    return w_energy * std::log(c.energy_pj / ref_energy_pj) +
+           w_latency * std::log(c.latency_ns / ref_latency_ns) +
+           w_flops * std::log(std::max(c.mflops, 1e-9) / ref_mflops) + penalty * over / tolerance;
+  }
+  [[nodiscard]] bool feasible(double logloss, const pim_cost& c) const {
+    return std::isfinite(logloss) && logloss <= ref_logloss + tolerance && c.fits;
+  }
+};
+
+}  // namespace recnas::codesign
