@@ -30,9 +30,20 @@
 #include <recnas/train/sampling.hpp>
 
 #include "cli.hpp"
+#include "pipeline.hpp"
 
 namespace {
 
+using recnas_cli::append_line;
+using recnas_cli::budget;
+using recnas_cli::budget_of;
+using recnas_cli::load_split;
+using recnas_cli::read_jsonl;
+using recnas_cli::run_context;
+using recnas_cli::split_data;
+using recnas_cli::standalone_runs;
+using recnas_cli::train_supernet;
+using recnas_cli::write_file_atomic;
 namespace sn = recnas::supernet;
 namespace tr = recnas::train;
 namespace rd = recnas::data;
@@ -58,62 +69,6 @@ struct search_args {
   std::string baselines = "all";
   long long stop_after = -1;  // tests: behave as if interrupted after this many evaluations
 };
-
-struct budget {
-  rs::evolution_settings evo;
-  int supernet_epochs = 1;
-  tr::fit_options retrain;
-  rs::evaluator_options eval;
-  int top_k = 3;
-};
-
-budget budget_of(const std::string& name) {
-  budget b;
-  b.retrain.epochs = 1;
-  b.retrain.batch_size = 512;
-  b.retrain.lr = 0.12;
-  if (name == "tiny") {  // tests: seconds
-    b.evo = {.population = 8, .tournament = 4, .children = 4, .generations = 3};
-    b.eval = {.batch_size = 512,
-              .finetune_steps = 5,
-              .finetune_warmup = 1,
-              .val_batch_size = 2048,
-              .val_batches = 1};
-    b.top_k = 2;
-  } else if (name == "small") {  // the README's main job: a few minutes on 2 cores
-    b.evo = {.population = 32, .tournament = 16, .children = 8, .generations = 12};
-    b.eval = {.batch_size = 512,
-              .finetune_steps = 20,
-              .finetune_warmup = 2,
-              .val_batch_size = 4096,
-              .val_batches = 3};
-    b.top_k = 3;
-  } else if (name == "paper") {  // nasrec-spec section 4
-    b.evo = {};
-    b.eval = {};
-    b.top_k = 15;
-  } else {
-    char* end = nullptr;
-    const long long n = std::strtoll(name.c_str(), &end, 10);
-    if (end == name.c_str() || *end != '\0' || n < 8)
-      throw recnas::input_error("", 0, "--budget",
-                                "\"" + name +
-                                    "\" is not SMALL, PAPER, TINY or a number >= 8 of "
-                                    "candidate evaluations");
-    const int pop = static_cast<int>(std::clamp<long long>(n / 4, 8, 128));
-    b.evo = {.population = pop,
-             .tournament = std::max(2, pop / 2),
-             .children = 8,
-             .generations = static_cast<int>((n - pop + 7) / 8)};
-    b.eval = {.batch_size = 512,
-              .finetune_steps = 50,
-              .finetune_warmup = 5,
-              .val_batch_size = 4096,
-              .val_batches = 8};
-    b.top_k = 5;
-  }
-  return b;
-}
 
 struct objective_set {
   bool flops = false, params = false;
@@ -142,39 +97,6 @@ objective_set parse_objectives(const std::string& s) {
     first = false;
   }
   return o;
-}
-
-std::vector<json> read_jsonl(const fs::path& p) {
-  std::vector<json> v;
-  std::ifstream in(p);
-  std::string line;
-  long long n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty()) continue;
-    try {
-      v.push_back(json::parse(line));
-    } catch (const json::exception&) {
-      // A line cut by a kill is the only legitimate damage: it must be the last one.
-      if (in.peek() == EOF) break;
-      throw recnas::input_error(p.string(), n, "", "not a JSON line (history damaged?)");
-    }
-  }
-  return v;
-}
-void append_line(const fs::path& p, const json& j) {
-  std::ofstream out(p, std::ios::app);
-  out << j.dump() << '\n';
-  out.flush();
-}
-void write_file_atomic(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw recnas::error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, p);
 }
 
 template <class S>
@@ -242,56 +164,19 @@ void run(const search_args& o) {
   std::fprintf(stderr, "recnas search: space %s, data %s, budget %s, %d thread(s), out %s\n",
                std::string(S::name).c_str(), o.data.c_str(), o.budget.c_str(), o.threads,
                out.c_str());
-  const rd::dataset data = rd::open_dataset(rd::parse_data_spec(o.data));
-  const auto shape = tr::shape_of(data.features());
-  const auto folds = rd::stratified_folds(data.labels());
-  const auto train_rows = rd::rows_of(folds, rd::split_part::train);
-  const auto val_rows = rd::rows_of(folds, rd::split_part::val);
-  const auto test_rows = rd::rows_of(folds, rd::split_part::test);
+  const split_data d = load_split(o.data);
+  const auto& data = d.data;
+  const auto& shape = d.shape;
+  const auto& train_rows = d.train;
+  const auto& val_rows = d.val;
   json phases = json::object();
+  const run_context ctx{"recnas search", out};
   auto stop_requested = [] { return recnas_cli::interrupted().load(); };
-  auto interrupted_exit = [&](const std::string& what) {
-    std::fprintf(stderr,
-                 "recnas search: interrupted during %s; progress saved in %s, run the same "
-                 "command to resume\n",
-                 what.c_str(), out.c_str());
-    throw recnas::error("interrupted");
-  };
+  auto interrupted_exit = [&](const std::string& what) { ctx.interrupted_exit(what); };
 
   // ---- 1. supernet training ---------------------------------------------------------------
-  sn::supernet<S> super(shape, {.layernorm = true}, o.seed);
-  {
-    tr::fit_options fo;
-    fo.epochs = bud.supernet_epochs;
-    fo.batch_size = bud.retrain.batch_size;
-    fo.lr = 0.12;
-    fo.threads = o.threads;
-    fo.seed = o.seed;
-    fo.checkpoint = out / "supernet.ck";
-    fo.checkpoint_every = 500;
-    const std::int64_t steps = static_cast<std::int64_t>(train_rows.size()) / fo.batch_size;
-    tr::path_sampler<S> sampler({.strategy = sampling, .warmup_steps = steps / 5});
-    std::optional<recnas_cli::progress> bar;
-    double ema = 0;
-    fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result& r) {
-      if (!bar) bar.emplace("supernet", static_cast<double>(total * fo.batch_size), "ex");
-      ema = ema == 0 ? r.loss : 0.97 * ema + 0.03 * r.loss;
-      char extra[64];
-      std::snprintf(extra, sizeof extra, "loss %.4f", ema);
-      bar->update(static_cast<double>(step * fo.batch_size), extra);
-      return !stop_requested();
-    };
-    const auto fr = tr::fit(
-        super, data, train_rows,
-        [&](std::int64_t step, recnas::rng& g) { return sampler.sample(g, step); }, fo);
-    if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
-    if (fr.interrupted) interrupted_exit("supernet training");
-    phases["supernet_s"] = fr.seconds;
-    phases["supernet_examples_per_s"] = fr.examples_per_s;
-    if (fr.resumed && fr.steps_this_run == 0)
-      std::fprintf(stderr, "supernet: trained earlier (%lld steps), loaded from %s\n",
-                   static_cast<long long>(fr.steps), fo.checkpoint.c_str());
-  }
+  sn::supernet<S> super(d.shape, {.layernorm = true}, o.seed);
+  train_supernet(super, d, bud, sampling, o.threads, o.seed, out / "supernet.ck", phases, ctx);
 
   // ---- 2. evolution ------------------------------------------------------------------------
   rs::architecture_domain<S> domain;
@@ -381,49 +266,13 @@ void run(const search_args& o) {
   if (order.empty())
     throw recnas::input_error("", 0, "--max-mflops",
                               "no evaluated candidate satisfies the constraints");
-  const fs::path retrain_path = out / "retrain.jsonl";
-  std::map<std::string, json> retrained;
-  for (const auto& j : read_jsonl(retrain_path)) retrained[j.at("key").get<std::string>()] = j;
-  auto train_standalone = [&]<class Sp>(const sn::architecture& a, const std::string& key,
-                                        const std::string& label) -> json {
-    if (auto it = retrained.find(key); it != retrained.end()) return it->second;
-    sn::subnet<Sp> net(a, shape, {}, o.seed + 1);
-    auto fo = bud.retrain;
-    fo.threads = o.threads;
-    fo.seed = o.seed;
-    std::optional<recnas_cli::progress> bar;
-    fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result&) {
-      if (!bar) bar.emplace(label, static_cast<double>(total * fo.batch_size), "ex");
-      bar->update(static_cast<double>(step * fo.batch_size));
-      return !stop_requested();
-    };
-    const auto fr = tr::fit(
-        net, data, train_rows, [&](std::int64_t, recnas::rng&) { return a; }, fo);
-    if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
-    if (fr.interrupted) interrupted_exit("re-training " + label);
-    const auto val = tr::evaluate_rows(net, a, data, val_rows, 4096, o.threads);
-    const auto test = tr::evaluate_rows(net, a, data, test_rows, 4096, o.threads);
-    const auto rep = sn::analyze<Sp>(a, shape);
-    json j = {{"key", key},
-              {"label", label},
-              {"val_logloss", val.logloss},
-              {"val_auc", val.auc},
-              {"test_logloss", test.logloss},
-              {"test_auc", test.auc},
-              {"mflops", rep.mflops()},
-              {"params", rep.live_params},
-              {"examples_per_s", fr.examples_per_s}};
-    append_line(retrain_path, j);
-    retrained[key] = j;
-    return j;
-  };
+  standalone_runs retrain(out / "retrain.jsonl", d, bud.retrain, o.threads, o.seed, ctx);
   const auto t_re = std::chrono::steady_clock::now();
   std::vector<json> finalists;
   for (std::size_t r = 0; r < order.size(); ++r) {
     const auto& c = outcome.history[order[r]];
-    char key[40];
-    std::snprintf(key, sizeof key, "arch:%016llx", static_cast<unsigned long long>(c.hash));
-    auto j = train_standalone.template operator()<S>(
+    const auto key = recnas_cli::arch_key(c.hash);
+    json j = retrain.run<S>(
         c.candidate, key, "retrain " + std::to_string(r + 1) + "/" + std::to_string(order.size()));
     j["search_logloss"] = c.eval.primary();
     j["id"] = c.id;
@@ -449,8 +298,7 @@ void run(const search_args& o) {
   {
     for (const auto& n : baseline_list) {
       const auto name = n;
-      auto j = train_standalone.template operator()<sn::nasrec_full>(
-          tr::baseline(name), "baseline:" + n, "baseline " + n);
+      json j = retrain.run<sn::nasrec_full>(tr::baseline(name), "baseline:" + n, "baseline " + n);
       baselines[n] = j["test_logloss"];
       baseline_rows.push_back(j);
     }

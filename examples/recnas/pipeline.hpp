@@ -1,0 +1,258 @@
+#pragma once
+// The phases shared by `recnas search`, `recnas rank` and `recnas codesign`: budgets, the
+// dataset and its AutoCTR split, supernet training with a resumable checkpoint, standalone
+// (re-)training with a JSONL cache, and small file helpers (JSON lines, atomic writes).
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <recnas/data/data.hpp>
+#include <recnas/data/spec.hpp>
+#include <recnas/search/nas.hpp>
+#include <recnas/search/strategies.hpp>
+#include <recnas/supernet/counting.hpp>
+#include <recnas/supernet/supernet.hpp>
+#include <recnas/train/fit.hpp>
+#include <recnas/train/sampling.hpp>
+
+#include "cli.hpp"
+
+namespace recnas_cli {
+
+namespace sn = recnas::supernet;
+namespace tr = recnas::train;
+namespace rd = recnas::data;
+namespace rs = recnas::search;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct budget {
+  rs::evolution_settings evo;
+  int supernet_epochs = 1;
+  tr::fit_options retrain;
+  rs::evaluator_options eval;
+  int top_k = 3;
+};
+
+inline budget budget_of(const std::string& name) {
+  budget b;
+  b.retrain.epochs = 1;
+  b.retrain.batch_size = 512;
+  b.retrain.lr = 0.12;
+  if (name == "tiny") {  // tests: seconds
+    b.evo = {.population = 8, .tournament = 4, .children = 4, .generations = 3};
+    b.eval = {.batch_size = 512,
+              .finetune_steps = 5,
+              .finetune_warmup = 1,
+              .val_batch_size = 2048,
+              .val_batches = 1};
+    b.top_k = 2;
+  } else if (name == "small") {  // the README's main job: a few minutes on 2 cores
+    b.evo = {.population = 32, .tournament = 16, .children = 8, .generations = 12};
+    b.eval = {.batch_size = 512,
+              .finetune_steps = 20,
+              .finetune_warmup = 2,
+              .val_batch_size = 4096,
+              .val_batches = 3};
+    b.top_k = 3;
+  } else if (name == "paper") {  // nasrec-spec section 4
+    b.evo = {};
+    b.eval = {};
+    b.top_k = 15;
+  } else {
+    char* end = nullptr;
+    const long long n = std::strtoll(name.c_str(), &end, 10);
+    if (end == name.c_str() || *end != '\0' || n < 8)
+      throw recnas::input_error("", 0, "--budget",
+                                "\"" + name +
+                                    "\" is not SMALL, PAPER, TINY or a number >= 8 of "
+                                    "candidate evaluations");
+    const int pop = static_cast<int>(std::clamp<long long>(n / 4, 8, 128));
+    b.evo = {.population = pop,
+             .tournament = std::max(2, pop / 2),
+             .children = 8,
+             .generations = static_cast<int>((n - pop + 7) / 8)};
+    b.eval = {.batch_size = 512,
+              .finetune_steps = 50,
+              .finetune_warmup = 5,
+              .val_batch_size = 4096,
+              .val_batches = 8};
+    b.top_k = 5;
+  }
+  return b;
+}
+
+inline std::vector<json> read_jsonl(const fs::path& p) {
+  std::vector<json> v;
+  std::ifstream in(p);
+  std::string line;
+  long long n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty()) continue;
+    try {
+      v.push_back(json::parse(line));
+    } catch (const json::exception&) {
+      // A line cut by a kill is the only legitimate damage: it must be the last one.
+      if (in.peek() == EOF) break;
+      throw recnas::input_error(p.string(), n, "", "not a JSON line (history damaged?)");
+    }
+  }
+  return v;
+}
+inline void append_line(const fs::path& p, const json& j) {
+  std::ofstream out(p, std::ios::app);
+  out << j.dump() << '\n';
+  out.flush();
+}
+inline void write_file_atomic(const fs::path& p, const std::string& text) {
+  const fs::path tmp = p.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw recnas::error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, p);
+}
+
+/// A dataset with its AutoCTR 8:1:1 split (stratified 10-fold, seed 2018).
+struct split_data {
+  rd::dataset data;
+  sn::data_shape shape;
+  std::vector<std::uint32_t> train, val, test;
+};
+inline split_data load_split(const std::string& spec) {
+  split_data d{rd::open_dataset(rd::parse_data_spec(spec)), {}, {}, {}, {}};
+  d.shape = tr::shape_of(d.data.features());
+  const auto folds = rd::stratified_folds(d.data.labels());
+  d.train = rd::rows_of(folds, rd::split_part::train);
+  d.val = rd::rows_of(folds, rd::split_part::val);
+  d.test = rd::rows_of(folds, rd::split_part::test);
+  if (d.train.empty() || d.val.empty() || d.test.empty())
+    throw recnas::input_error(spec, 0, "--data", "too few rows for a train/val/test split");
+  return d;
+}
+
+/// Who is running and where its resumable state lives (for the interruption message).
+struct run_context {
+  std::string tool;
+  fs::path out;
+  [[noreturn]] void interrupted_exit(const std::string& what) const {
+    std::fprintf(stderr,
+                 "%s: interrupted during %s; progress saved in %s, run the same command to "
+                 "resume\n",
+                 tool.c_str(), what.c_str(), out.c_str());
+    throw recnas::error("interrupted");
+  }
+};
+
+/// Phase 1: supernet training (LayerNorm on, the chosen path sampling, full-path warm-up over
+/// the first 20% of steps), resumed from / checkpointed to `ck`.
+template <class S>
+void train_supernet(sn::supernet<S>& super, const split_data& d, const budget& bud,
+                    tr::path_strategy sampling, int threads, std::uint64_t seed, const fs::path& ck,
+                    json& phases, const run_context& ctx) {
+  tr::fit_options fo;
+  fo.epochs = bud.supernet_epochs;
+  fo.batch_size = bud.retrain.batch_size;
+  fo.lr = 0.12;
+  fo.threads = threads;
+  fo.seed = seed;
+  fo.checkpoint = ck;
+  fo.checkpoint_every = 500;
+  const std::int64_t steps = static_cast<std::int64_t>(d.train.size()) / fo.batch_size;
+  tr::path_sampler<S> sampler({.strategy = sampling, .warmup_steps = steps / 5});
+  std::optional<progress> bar;
+  double ema = 0;
+  fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result& r) {
+    if (!bar) bar.emplace("supernet", static_cast<double>(total * fo.batch_size), "ex");
+    ema = ema == 0 ? r.loss : 0.97 * ema + 0.03 * r.loss;
+    char extra[64];
+    std::snprintf(extra, sizeof extra, "loss %.4f", ema);
+    bar->update(static_cast<double>(step * fo.batch_size), extra);
+    return !interrupted().load();
+  };
+  const auto fr = tr::fit(
+      super, d.data, d.train,
+      [&](std::int64_t step, recnas::rng& g) { return sampler.sample(g, step); }, fo);
+  if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
+  if (fr.interrupted) ctx.interrupted_exit("supernet training");
+  phases["supernet_s"] = fr.seconds;
+  phases["supernet_examples_per_s"] = fr.examples_per_s;
+  if (fr.resumed && fr.steps_this_run == 0)
+    std::fprintf(stderr, "supernet: trained earlier (%lld steps), loaded from %s\n",
+                 static_cast<long long>(fr.steps), ck.c_str());
+}
+
+/// Standalone training from scratch on train, measured on val and test; results are cached
+/// by key in a JSONL file so a resumed run does not train the same model twice.
+class standalone_runs {
+ public:
+  standalone_runs(fs::path file, const split_data& d, tr::fit_options recipe, int threads,
+                  std::uint64_t seed, run_context ctx)
+      : file_(std::move(file)),
+        d_(&d),
+        recipe_(std::move(recipe)),
+        threads_(threads),
+        seed_(seed),
+        ctx_(std::move(ctx)) {
+    for (const auto& j : read_jsonl(file_)) done_[j.at("key").get<std::string>()] = j;
+  }
+  template <class S>
+  json run(const sn::architecture& a, const std::string& key, const std::string& label) {
+    if (auto it = done_.find(key); it != done_.end()) return it->second;
+    sn::subnet<S> net(a, d_->shape, {}, seed_ + 1);
+    auto fo = recipe_;
+    fo.threads = threads_;
+    fo.seed = seed_;
+    std::optional<progress> bar;
+    fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result&) {
+      if (!bar) bar.emplace(label, static_cast<double>(total * fo.batch_size), "ex");
+      bar->update(static_cast<double>(step * fo.batch_size));
+      return !interrupted().load();
+    };
+    const auto fr = tr::fit(
+        net, d_->data, d_->train, [&](std::int64_t, recnas::rng&) { return a; }, fo);
+    if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
+    if (fr.interrupted) ctx_.interrupted_exit("training " + label);
+    const auto val = tr::evaluate_rows(net, a, d_->data, d_->val, 4096, threads_);
+    const auto test = tr::evaluate_rows(net, a, d_->data, d_->test, 4096, threads_);
+    const auto rep = sn::analyze<S>(a, d_->shape);
+    json j = {{"key", key},
+              {"label", label},
+              {"val_logloss", val.logloss},
+              {"val_auc", val.auc},
+              {"test_logloss", test.logloss},
+              {"test_auc", test.auc},
+              {"mflops", rep.mflops()},
+              {"params", rep.live_params},
+              {"examples_per_s", fr.examples_per_s}};
+    append_line(file_, j);
+    done_[key] = j;
+    return j;
+  }
+
+ private:
+  fs::path file_;
+  const split_data* d_;
+  tr::fit_options recipe_;
+  int threads_;
+  std::uint64_t seed_;
+  run_context ctx_;
+  std::map<std::string, json> done_;
+};
+
+/// "arch:<16 hex digits of the hash>", the key of an architecture in the JSONL files.
+inline std::string arch_key(std::uint64_t hash) {
+  char key[40];
+  std::snprintf(key, sizeof key, "arch:%016llx", static_cast<unsigned long long>(hash));
+  return key;
+}
+
+}  // namespace recnas_cli
