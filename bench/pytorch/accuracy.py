@@ -4,6 +4,7 @@ docs/benchmarks.md: the AutoCTR 8:1:1 split file, Adagrad (eps 1e-2) with one LR
 from 1e-8 then cosine to 1e-8, global-norm clip 5; mean and std over seeds.
 
     bench/pytorch/run.sh accuracy.py --model dlrm --lr 0.1 --threads 2 --json
+    bench/pytorch/run.sh accuracy.py --model dlrm-nasrec --lr 0.1 --init recnas --threads 1 --json
 """
 import argparse
 import json
@@ -81,6 +82,8 @@ def run(model, seed, data, sizes, a):
         net = models.DLRM(sizes, sparse=True)
     else:
         net = models.NASRecSubnet(os.path.join(a.config_dir, CONFIGS[model]), sizes, sparse=True)
+    if a.init == "recnas":
+        models.recnas_init_(net)
     params = list(net.parameters())
     opt = torch.optim.Adagrad(params, lr=a.lr, eps=1e-2)
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -116,6 +119,8 @@ def main():
     ap.add_argument("--cap", type=int, default=500000)
     ap.add_argument("--data-dir", default=DATA)
     ap.add_argument("--config-dir", default=REFERENCE_CONFIGS)
+    ap.add_argument("--init", choices=["reference", "recnas"], default="reference",
+                    help="Xavier as the reference (default), or recnas's init (models.recnas_init_)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     limit_threads(a.threads)
@@ -125,10 +130,10 @@ def main():
     losses, aucs = [], []
     for seed in range(a.seeds):
         l, u = run(a.model, seed, data, sizes, a)
-        print(f"{a.model} lr={a.lr} seed={seed}: test logloss {l:.4f} auc {u:.4f}", file=sys.stderr)
+        print(f"{a.model} lr={a.lr} init={a.init} seed={seed}: test logloss {l:.4f} auc {u:.4f}", file=sys.stderr)
         losses.append(l)
         aucs.append(u)
-    out = {"model": a.model, "lr": a.lr, "seeds": a.seeds, "test_logloss": losses, "test_auc": aucs,
+    out = {"model": a.model, "lr": a.lr, "init": a.init, "seeds": a.seeds, "test_logloss": losses, "test_auc": aucs,
            "logloss_mean": statistics.mean(losses),
            "logloss_std": statistics.stdev(losses) if len(losses) > 1 else 0.0,
            "auc_mean": statistics.mean(aucs)}

@@ -248,3 +248,22 @@ class NASRecSubnet(nn.Module):
 
     def live_blocks(self):
         return [i for i, (nd, ns) in enumerate(self.need) if nd or ns]
+
+
+def recnas_init_(net):
+    """Re-initialise `net` the way recnas does (include/recnas/supernet/parameters.hpp), instead
+    of the reference's Xavier init: embedding rows U(-0.05, 0.05); every other weight and bias
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's nn.Linear default, biases included);
+    LayerNorm gamma/beta stay constant (0.17 / 0 in Attention)."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Embedding):
+                m.weight.uniform_(-0.05, 0.05)
+            elif isinstance(m, nn.Linear):
+                m.reset_parameters()  # kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)), same bias bound
+            elif isinstance(m, nn.MultiheadAttention):
+                b = 1.0 / math.sqrt(m.embed_dim)
+                m.in_proj_weight.uniform_(-b, b)
+                m.in_proj_bias.uniform_(-b, b)
+                m.out_proj.reset_parameters()
+    return net

@@ -127,8 +127,17 @@ struct split_data {
   sn::data_shape shape;
   std::vector<std::uint32_t> train, val, test;
 };
+/// Text formats without `cap=` get the reference search's 0.5M-row cap per table: uncapped
+/// Criteo tables hold 33.8M rows (540M parameters, ~9 GB with gradients and Adagrad state).
 inline split_data load_split(const std::string& spec) {
-  split_data d{rd::open_dataset(rd::parse_data_spec(spec)), {}, {}, {}, {}};
+  auto ds = rd::parse_data_spec(spec);
+  if (ds.is_text() && ds.options.count("cap") == 0) {
+    ds.options["cap"] = "500000";
+    std::fprintf(stderr,
+                 "note: embedding tables capped at 500000 rows (as the reference's search); "
+                 "add cap=N to --data to change it\n");
+  }
+  split_data d{rd::open_dataset(ds), {}, {}, {}, {}};
   d.shape = tr::shape_of(d.data.features());
   const auto folds = rd::stratified_folds(d.data.labels());
   d.train = rd::rows_of(folds, rd::split_part::train);
@@ -137,6 +146,18 @@ inline split_data load_split(const std::string& spec) {
   if (d.train.empty() || d.val.empty() || d.test.empty())
     throw recnas::input_error(spec, 0, "--data", "too few rows for a train/val/test split");
   return d;
+}
+
+/// Small samples (e.g. the 10k-row Criteo sample) give a handful of steps per epoch, too few
+/// for Adagrad at the reference's learning rate with a 10% warm-up (one step): training then
+/// diverges. Below 40 steps per epoch, use batch 256 and enough epochs for >= 80 steps.
+inline void adapt_recipe(tr::fit_options& fo, std::size_t train_rows) {
+  const auto per_epoch = static_cast<std::int64_t>(train_rows) / fo.batch_size;
+  if (per_epoch >= 40) return;
+  fo.batch_size = std::min<recnas::index>(fo.batch_size, 256);
+  const auto steps =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(train_rows) / fo.batch_size);
+  fo.epochs = static_cast<int>(std::clamp<std::int64_t>((80 + steps - 1) / steps, 1, 16));
 }
 
 /// Who is running and where its resumable state lives (for the interruption message).
@@ -166,7 +187,9 @@ void train_supernet(sn::supernet<S>& super, const split_data& d, const budget& b
   fo.seed = seed;
   fo.checkpoint = ck;
   fo.checkpoint_every = 500;
-  const std::int64_t steps = static_cast<std::int64_t>(d.train.size()) / fo.batch_size;
+  adapt_recipe(fo, d.train.size());
+  const std::int64_t steps =
+      fo.epochs * (static_cast<std::int64_t>(d.train.size()) / fo.batch_size);
   tr::path_sampler<S> sampler({.strategy = sampling, .warmup_steps = steps / 5});
   std::optional<progress> bar;
   double ema = 0;
@@ -209,6 +232,7 @@ class standalone_runs {
     if (auto it = done_.find(key); it != done_.end()) return it->second;
     sn::subnet<S> net(a, d_->shape, {}, seed_ + 1);
     auto fo = recipe_;
+    adapt_recipe(fo, d_->train.size());
     fo.threads = threads_;
     fo.seed = seed_;
     std::optional<progress> bar;

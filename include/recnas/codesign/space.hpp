@@ -316,9 +316,9 @@ template <class CS>
 }
 
 /// The chip a candidate runs on: `base` (a preset) with the candidate's knobs, sized to the
-/// mapping plus the candidate's spare tiles (so area is an objective). The baseline follows the
-/// same rule (with no spare tiles) so that both are compared on chips sized alike;
-/// `keep_chip` keeps the preset's fixed tile count instead (reported for reference).
+/// mapping plus the candidate's spare tiles (so area is an objective). `keep_chip` keeps the
+/// preset's fixed tile count instead: the baseline's chip, which the naive mapping fills with
+/// replicas (see docs/codesign.md for why that is the fairer baseline).
 [[nodiscard]] inline pim::pim_config config_of(const hw_knobs& h, pim::pim_config base,
                                                bool keep_chip = false) {
   base.xbar_rows = h.xbar;
