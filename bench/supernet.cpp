@@ -8,12 +8,17 @@
 //       --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 // The two supernet cases run a fixed 32 iterations (one pass over the same 32 paths in both
 // modes), so --benchmark_min_time does not apply to them.
+// BM_candidate_evaluation/<threads>: search candidates scored from the supernet per second
+// (the `small` budget's head fine-tuning and validation rows), 8 candidates per iteration.
 #include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include <numeric>
+
 #include <recnas/parallel/threads.hpp>
+#include <recnas/search/nas.hpp>
 #include <recnas/supernet/json.hpp>
 #include <recnas/supernet/supernet.hpp>
 
@@ -197,8 +202,33 @@ void BM_smoke_subnet_step(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 8);
 }
 
+void BM_candidate_evaluation(benchmark::State& state) {
+  namespace dt = recnas::data;
+  namespace rs = recnas::search;
+  const int threads = static_cast<int>(state.range(0));
+  static const auto data = dt::dataset::synthetic({}, 40000, true);
+  static const sn::supernet<F> super(recnas::train::shape_of(data.features()), {.layernorm = true},
+                                     1);
+  std::vector<std::uint32_t> train(30000), val(10000);
+  std::iota(train.begin(), train.end(), 0U);
+  std::iota(val.begin(), val.end(), 30000U);
+  const rs::supernet_evaluator<F> ev(super, data, train, val,
+                                     {.batch_size = 512,
+                                      .finetune_steps = 20,
+                                      .finetune_warmup = 2,
+                                      .val_batch_size = 4096,
+                                      .val_batches = 3});
+  recnas::rng g(7);
+  std::vector<sn::architecture> cands;
+  for (int i = 0; i < 8; ++i) cands.push_back(sn::random_architecture<F>(g));
+  for (auto _ : state) benchmark::DoNotOptimize(ev.evaluate_all(cands, threads));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 8);
+  state.SetLabel("items/s = candidates/s");
+}
+
 }  // namespace
 
+BENCHMARK(BM_candidate_evaluation)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_supernet_step_sliced)
     ->Arg(1)
     ->Arg(2)

@@ -70,17 +70,19 @@ if [[ $accuracy == 1 ]]; then
     set -- $m
     if [[ "$1" == dlrm ]]; then ours=("$recnas" train --model dlrm); pts="dlrm-nasrec dlrm"
     else ours=("$recnas" train --arch "$full_json" --space nasrec-full); pts="criteo-full"; fi
-    for ((s = 0; s < seeds; s++)); do
-      line="$("${ours[@]}" --data "$spec" --epochs 4 --batch 256 --lr "$2" --seed "$s" --threads 1 \
-        --json 2>>"$out/stderr.log" | tail -n 1)"
-      echo "{\"side\": \"recnas\", \"model\": \"$1\", \"seed\": $s, \"r\": $line}" >> "$acc"
+    for init in reference recnas; do
+      for ((s = 0; s < seeds; s++)); do
+        line="$("${ours[@]}" --data "$spec" --epochs 4 --batch 256 --lr "$2" --seed "$s" --threads 1 \
+          --init "$init" --json 2>>"$out/stderr.log" | tail -n 1)"
+        echo "{\"side\": \"recnas\", \"init\": \"$init\", \"model\": \"$1\", \"seed\": $s, \"r\": $line}" >> "$acc"
+      done
     done
     for p in $pts; do
       for init in reference recnas; do
         [[ "$p" == dlrm && $init == recnas ]] && continue
         line="$("$here/pytorch/run.sh" accuracy.py --model "$p" --lr "$2" --init "$init" --seeds "$seeds" \
           --data-dir "$data_dir" --threads 1 --json 2>>"$out/stderr.log" | tail -n 1)"
-        echo "{\"side\": \"pytorch:$p init=$init\", \"model\": \"$1\", \"r\": $line}" >> "$acc"
+        echo "{\"side\": \"pytorch:$p init=$init\", \"init\": \"$init\", \"model\": \"$1\", \"r\": $line}" >> "$acc"
       done
     done
   done
@@ -88,19 +90,26 @@ if [[ $accuracy == 1 ]]; then
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print("\nTest logloss on the Criteo sample (8:1:1 AutoCTR split), mean +- std over seeds")
-print("| model | side | test logloss | test AUC | recnas - this |")
+print("| model | side | test logloss | test AUC | recnas (same init) - this |")
 print("|---|---|---:|---:|---:|")
 for m in ("dlrm", "criteo-full"):
-    ours = [r["r"] for r in rows if r["side"] == "recnas" and r["model"] == m]
-    ol = [r["logloss"] for r in ours]
-    om = statistics.mean(ol)
-    sd = statistics.stdev(ol) if len(ol) > 1 else 0.0
-    print(f"| {m} | recnas | {om:.4f} +- {sd:.4f} | {statistics.mean(r['auc'] for r in ours):.4f} | |")
+    ours = {}
+    for init in ("reference", "recnas"):
+        rs = [r["r"] for r in rows if r["side"] == "recnas" and r["model"] == m and r["init"] == init]
+        if not rs:
+            continue
+        ll = [r["logloss"] for r in rs]
+        ours[init] = statistics.mean(ll)
+        sd = statistics.stdev(ll) if len(ll) > 1 else 0.0
+        print(f"| {m} | recnas init={init} | {ours[init]:.4f} +- {sd:.4f} | "
+              f"{statistics.mean(r['auc'] for r in rs):.4f} | |")
     for r in rows:
         if r["model"] == m and r["side"] != "recnas":
             j = r["r"]
+            d = ours.get(r["init"])
+            diff = f"{d - j['logloss_mean']:+.4f}" if d is not None else ""
             print(f"| {m} | {r['side']} | {j['logloss_mean']:.4f} +- {j['logloss_std']:.4f} | "
-                  f"{j['auc_mean']:.4f} | {om - j['logloss_mean']:+.4f} |")
+                  f"{j['auc_mean']:.4f} | {diff} |")
 EOF2
   exit 0
 fi

@@ -43,6 +43,7 @@
 #include <recnas/train/sampling.hpp>
 
 #include "cli.hpp"
+#include "pipeline.hpp"
 
 namespace {
 
@@ -54,6 +55,9 @@ namespace cd = recnas::codesign;
 namespace pim = recnas::pim;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using recnas_cli::append_line;
+using recnas_cli::replay_of;
+using recnas_cli::write_file_atomic;
 using recnas::index;
 
 struct codesign_args {
@@ -125,48 +129,6 @@ budget budget_of(const std::string& name) {
   return b;
 }
 
-std::vector<json> read_jsonl(const fs::path& p) {
-  std::vector<json> v;
-  std::ifstream in(p);
-  std::string line;
-  long long n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.empty()) continue;
-    try {
-      v.push_back(json::parse(line));
-    } catch (const json::exception&) {
-      if (in.peek() == EOF) break;  // a line cut by a kill can only be the last one
-      throw recnas::input_error(p.string(), n, "", "not a JSON line (history damaged?)");
-    }
-  }
-  return v;
-}
-void append_line(const fs::path& p, const json& j) {
-  std::ofstream out(p, std::ios::app);
-  out << j.dump() << '\n';
-}
-void write_file_atomic(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw recnas::error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, p);
-}
-std::vector<rs::logged_result> replay_of(const fs::path& p) {
-  std::vector<rs::logged_result> v;
-  for (const auto& j : read_jsonl(p)) {
-    rs::logged_result r;
-    r.hash = j.at("hash").get<std::uint64_t>();
-    r.eval.objectives = j.at("objectives").get<std::vector<double>>();
-    r.eval.feasible = j.at("feasible").get<bool>();
-    v.push_back(std::move(r));
-  }
-  return v;
-}
-
 json cost_json(const cd::pim_cost& c, double logloss) {
   return {{"logloss", logloss},         {"mflops", c.mflops},     {"energy_pj", c.energy_pj},
           {"latency_ns", c.latency_ns}, {"area_mm2", c.area_mm2}, {"tiles", c.tiles}};
@@ -191,66 +153,30 @@ void run(const codesign_args& o) {
                      {"baseline_bits", {o.baseline_weight_bits, o.baseline_act_bits}},
                      {"tolerance", o.tolerance},
                      {"seed", o.seed}};
-    const fs::path sp = out / "settings.json";
-    if (fs::exists(sp)) {
-      const json old = sn::read_json_file(sp.string());
-      for (auto& [k, v] : settings.items())
-        if (!old.contains(k) || old[k] != v)
-          throw recnas::input_error(sp.string(), 0, k,
-                                    "this folder holds a run with " + k + " = " +
-                                        (old.contains(k) ? old[k].dump() : "?") + ", not " +
-                                        v.dump() + "; use another --out or the same settings");
-    } else {
-      write_file_atomic(sp, settings.dump(2) + "\n");
-    }
+    recnas_cli::check_settings(out, settings);
   }
   std::fprintf(stderr, "recnas codesign: space %s, preset %s, data %s, budget %s, out %s\n",
                std::string(S::name).c_str(), o.preset.c_str(), o.data.c_str(), o.budget.c_str(),
                out.c_str());
-  const rd::dataset data = rd::open_dataset(rd::parse_data_spec(o.data));
-  const auto shape = tr::shape_of(data.features());
-  const auto folds = rd::stratified_folds(data.labels());
-  const auto train_rows = rd::rows_of(folds, rd::split_part::train);
-  const auto val_rows = rd::rows_of(folds, rd::split_part::val);
-  const auto test_rows = rd::rows_of(folds, rd::split_part::test);
+  const recnas_cli::split_data d = recnas_cli::load_split(o.data);
+  const auto& data = d.data;
+  const auto& shape = d.shape;
+  const auto& train_rows = d.train;
+  const auto& val_rows = d.val;
+  const auto& test_rows = d.test;
   json phases = json::object();
+  const recnas_cli::run_context ctx{"recnas codesign", out};
   auto stop_requested = [] { return recnas_cli::interrupted().load(); };
-  auto interrupted_exit = [&](const std::string& what) {
-    std::fprintf(stderr,
-                 "recnas codesign: interrupted during %s; progress saved in %s, run the same "
-                 "command to resume\n",
-                 what.c_str(), out.c_str());
-    throw recnas::error("interrupted");
-  };
+  auto interrupted_exit = [&](const std::string& what) { ctx.interrupted_exit(what); };
   auto seconds_since = [](auto t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
 
   // ---- 1. supernet ---------------------------------------------------------------------------
   sn::supernet<S> super(shape, {.layernorm = true}, o.seed);
-  {
-    tr::fit_options fo;
-    fo.batch_size = bud.retrain.batch_size;
-    fo.lr = 0.12;
-    fo.threads = o.threads;
-    fo.seed = o.seed;
-    fo.checkpoint = out / "supernet.ck";
-    fo.checkpoint_every = 500;
-    const std::int64_t steps = static_cast<std::int64_t>(train_rows.size()) / fo.batch_size;
-    tr::path_sampler<S> sampler(tr::sampler_options{.warmup_steps = steps / 5});
-    std::optional<recnas_cli::progress> bar;
-    fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result&) {
-      if (!bar) bar.emplace("supernet", static_cast<double>(total * fo.batch_size), "ex");
-      bar->update(static_cast<double>(step * fo.batch_size));
-      return !stop_requested();
-    };
-    const auto fr = tr::fit(
-        super, data, train_rows,
-        [&](std::int64_t step, recnas::rng& g) { return sampler.sample(g, step); }, fo);
-    if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
-    if (fr.interrupted) interrupted_exit("supernet training");
-    phases["supernet_s"] = fr.seconds;
-  }
+  recnas_cli::train_supernet(super, d, 1, bud.retrain.batch_size,
+                             tr::path_strategy::single_op_any_connection, o.threads, o.seed,
+                             out / "supernet.ck", phases, ctx);
 
   // ---- 2. the architecture-only baseline ------------------------------------------------------
   const auto t_arch = std::chrono::steady_clock::now();

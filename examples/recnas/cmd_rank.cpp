@@ -45,8 +45,8 @@ void run(const rank_args& o) {
   const auto d = recnas_cli::load_split(o.data);
   json phases = json::object();
   sn::supernet<S> super(d.shape, {.layernorm = true}, o.seed);
-  recnas_cli::train_supernet(super, d, bud, sampling, o.threads, o.seed, out / "supernet.ck",
-                             phases, ctx);
+  recnas_cli::train_supernet(super, d, bud.supernet_epochs, bud.retrain.batch_size, sampling,
+                             o.threads, o.seed, out / "supernet.ck", phases, ctx);
   rs::architecture_domain<S> dom;
   recnas::rng g = recnas::rng::stream(o.seed, 0x4A4E);
   std::vector<sn::architecture> cands;

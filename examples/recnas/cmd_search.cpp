@@ -5,6 +5,7 @@
 // Every phase resumes: the supernet from its checkpoint, the evolution from history.jsonl
 // (replayed without re-evaluation), re-training from retrain.jsonl.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include <recnas/data/data.hpp>
 #include <recnas/data/spec.hpp>
 #include <recnas/io/report.hpp>
+#include <recnas/search/cost.hpp>
 #include <recnas/search/driver.hpp>
 #include <recnas/search/nas.hpp>
 #include <recnas/search/pareto.hpp>
@@ -48,6 +50,7 @@ namespace sn = recnas::supernet;
 namespace tr = recnas::train;
 namespace rd = recnas::data;
 namespace rs = recnas::search;
+namespace pim = recnas::pim;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using recnas::index;
@@ -67,15 +70,39 @@ struct search_args {
   std::uint64_t seed = 0;
   bool json_out = false;
   std::string baselines = "all";
+  std::vector<std::string> constraints;
+  std::string pim_preset = "isaac";
+  std::string pim_mapping = "naive";
+  std::string init = "recnas";
   long long stop_after = -1;  // tests: behave as if interrupted after this many evaluations
 };
 
-struct objective_set {
-  bool flops = false, params = false;
-  std::vector<std::string> names{"logloss"};
+/// What `--objectives` and `--constraint` may name: a user-facing alias and the metric (as
+/// logged in history.jsonl) it stands for.
+struct metric_name {
+  std::string_view alias, metric, what;
 };
-objective_set parse_objectives(const std::string& s) {
-  objective_set o;
+constexpr std::array<metric_name, 6> metric_names{{
+    {"flops", "mflops", "MFLOPs per example"},
+    {"params", "params", "non-embedding parameters of the pruned model"},
+    {"latency", "cpu_ms", "measured 1-thread CPU forward latency, ms per batch of 512"},
+    {"pim-energy", "pim_energy_pj", "PIM energy per example, pJ"},
+    {"pim-latency", "pim_latency_ns", "PIM latency per example, ns"},
+    {"pim-area", "pim_area_mm2", "PIM chip area, mm^2"},
+}};
+std::string metric_of(const std::string& name, const std::string& field) {
+  std::string known;
+  for (const auto& m : metric_names) {
+    if (name == m.alias || name == m.metric) return std::string(m.metric);
+    known.append(known.empty() ? "" : ", ").append(m.alias);
+  }
+  throw recnas::input_error("", 0, field,
+                            "unknown objective \"" + name + "\" (logloss, " + known + ")");
+}
+
+/// Metric names of the objectives after logloss (the primary, first).
+std::vector<std::string> parse_objectives(const std::string& s) {
+  std::vector<std::string> o;
   std::stringstream ss(s);
   std::string item;
   bool first = true;
@@ -83,20 +110,46 @@ objective_set parse_objectives(const std::string& s) {
     if (item == "logloss") {
       if (!first)
         throw recnas::input_error("", 0, "--objectives", "logloss must come first (the primary)");
-    } else if (item == "flops") {
-      o.flops = true;
-      o.names.push_back("mflops");
-    } else if (item == "params") {
-      o.params = true;
-      o.names.push_back("params");
     } else {
-      throw recnas::input_error("", 0, "--objectives",
-                                "unknown objective \"" + item +
-                                    "\" (logloss, flops, params; PIM objectives: recnas codesign)");
+      o.push_back(metric_of(item, "--objectives"));
     }
     first = false;
   }
   return o;
+}
+
+struct constraint {
+  std::string metric;
+  double max = 0;
+};
+/// "NAME<=VALUE", NAME an objective alias or metric name.
+constraint parse_constraint(const std::string& s) {
+  const auto at = s.find("<=");
+  if (at == std::string::npos)
+    throw recnas::input_error("", 0, "--constraint",
+                              "\"" + s + "\" is not NAME<=VALUE (e.g. pim-energy<=5e5)");
+  constraint c{metric_of(s.substr(0, at), "--constraint"), 0};
+  const std::string v = s.substr(at + 2);
+  char* end = nullptr;
+  c.max = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !std::isfinite(c.max))
+    throw recnas::input_error("", 0, "--constraint", "\"" + v + "\" is not a number in \"" + s + "\"");
+  return c;
+}
+
+/// The PIM cost model of a preset and mapping, with the preset's architecture policies.
+template <class S>
+rs::any_cost_model pim_cost_of(const std::string& preset, const std::string& mapping,
+                               const sn::data_shape& shape) {
+  auto make = [&]<class Arch>(pim::pim_config cfg) {
+    if (mapping == "pim-aware")
+      return rs::any_cost_model(rs::pim_cost<S, Arch, pim::pim_aware_mapping>(shape, cfg));
+    return rs::any_cost_model(rs::pim_cost<S, Arch, pim::naive_mapping>(shape, cfg));
+  };
+  if (preset == "neurosim") return make.template operator()<pim::neurosim_architecture>(pim::neurosim_preset());
+  if (preset == "puma") return make.template operator()<pim::puma_architecture>(pim::puma_preset());
+  if (preset == "mnsim") return make.template operator()<pim::mnsim_architecture>(pim::mnsim_preset());
+  return make.template operator()<pim::isaac_architecture>(pim::isaac_preset());
 }
 
 template <class S>
@@ -135,7 +188,14 @@ void run(const search_args& o) {
   const auto t_start = std::chrono::steady_clock::now();
   const budget bud = budget_of(o.budget);
   const int top_k = o.top_k >= 0 ? o.top_k : bud.top_k;
-  const auto objs = parse_objectives(o.objectives);
+  std::vector<std::string> obj_names{"logloss"};
+  for (auto& m : parse_objectives(o.objectives)) obj_names.push_back(m);
+  std::vector<constraint> cons;
+  for (const auto& c : o.constraints) cons.push_back(parse_constraint(c));
+  if (o.max_mflops > 0) cons.push_back({"mflops", o.max_mflops});
+  if (o.max_params > 0) cons.push_back({"params", o.max_params});
+  bool need_latency = std::find(obj_names.begin(), obj_names.end(), "cpu_ms") != obj_names.end();
+  for (const auto& c : cons) need_latency = need_latency || c.metric == "cpu_ms";
   const auto sampling = tr::parse_path_strategy(o.sampling);
   if (o.strategy != "evolution" && o.strategy != "random")
     throw recnas::input_error("", 0, "--strategy",
@@ -146,19 +206,14 @@ void run(const search_args& o) {
     json settings = {{"space", S::name},       {"data", o.data},
                      {"budget", o.budget},     {"objectives", o.objectives},
                      {"sampling", o.sampling}, {"strategy", o.strategy},
-                     {"seed", o.seed}};
-    const fs::path sp = out / "settings.json";
-    if (fs::exists(sp)) {
-      const json old = sn::read_json_file(sp.string());
-      for (auto& [k, v] : settings.items())
-        if (!old.contains(k) || old[k] != v)
-          throw recnas::input_error(sp.string(), 0, k,
-                                    "this folder holds a run with " + k + " = " +
-                                        (old.contains(k) ? old[k].dump() : "?") + ", not " +
-                                        v.dump() + "; use another --out or the same settings");
-    } else {
-      write_file_atomic(sp, settings.dump(2) + "\n");
-    }
+                     {"seed", o.seed},
+                     {"constraints", o.constraints},
+                     {"max_mflops", o.max_mflops},
+                     {"max_params", o.max_params},
+                     {"pim_preset", o.pim_preset},
+                     {"pim_mapping", o.pim_mapping},
+                     {"init", o.init}};
+    recnas_cli::check_settings(out, settings);
   }
 
   std::fprintf(stderr, "recnas search: space %s, data %s, budget %s, %d thread(s), out %s\n",
@@ -176,37 +231,48 @@ void run(const search_args& o) {
 
   // ---- 1. supernet training ---------------------------------------------------------------
   sn::supernet<S> super(d.shape, {.layernorm = true}, o.seed);
-  train_supernet(super, d, bud, sampling, o.threads, o.seed, out / "supernet.ck", phases, ctx);
+  train_supernet(super, d, bud.supernet_epochs, bud.retrain.batch_size, sampling, o.threads,
+                 o.seed, out / "supernet.ck", phases, ctx);
 
   // ---- 2. evolution ------------------------------------------------------------------------
   rs::architecture_domain<S> domain;
   rs::supernet_evaluator<S> evaluator(super, data, train_rows, val_rows, bud.eval);
   const fs::path hist_path = out / "history.jsonl";
-  std::vector<rs::logged_result> replay;
-  for (const auto& j : read_jsonl(hist_path)) {
-    rs::logged_result r;
-    r.hash = j.at("hash").get<std::uint64_t>();
-    r.eval.objectives = j.at("objectives").get<std::vector<double>>();
-    r.eval.feasible = j.at("feasible").get<bool>();
-    replay.push_back(std::move(r));
-  }
+  const std::vector<rs::logged_result> replay = recnas_cli::replay_of(hist_path);
+  std::map<std::uint64_t, json> metrics;  // by architecture hash: every cost model's values
+  for (const auto& j : read_jsonl(hist_path))
+    if (j.contains("metrics")) metrics[j.at("hash").get<std::uint64_t>()] = j["metrics"];
+  // Costs run after each batch of concurrent evaluations, on this thread alone, so the
+  // measured CPU latency sees an otherwise idle process.
+  std::vector<rs::any_cost_model> cost_models{
+      rs::any_cost_model(rs::flops_cost<S>(shape)), rs::any_cost_model(rs::params_cost<S>(shape)),
+      pim_cost_of<S>(o.pim_preset, o.pim_mapping, shape)};
+  if (need_latency)
+    cost_models.emplace_back(rs::cpu_latency_cost<S>(shape, {.seed = o.seed}));
+  auto metrics_of = [&](const sn::architecture& a) {
+    json m = json::object();
+    for (auto& cm : cost_models) {
+      const auto v = cm.measure(a);
+      for (std::size_t k = 0; k < v.size(); ++k) m[cm.names()[k]] = v[k];
+    }
+    return m;
+  };
   const std::int64_t total_evals =
       bud.evo.population + std::int64_t{bud.evo.generations} * bud.evo.children;
   recnas_cli::progress ebar("evolution", static_cast<double>(total_evals), "cand");
   double best_so_far = INFINITY;
-  auto metrics_of = [&](const sn::architecture& a) { return sn::analyze<S>(a, shape); };
   rs::driver_hooks<sn::architecture> hooks;
   hooks.evaluate = [&](const std::vector<sn::architecture>& cands) {
     const auto ms = evaluator.evaluate_all(cands, o.threads);
     std::vector<rs::evaluation> ev(cands.size());
     for (std::size_t i = 0; i < cands.size(); ++i) {
-      const auto rep = metrics_of(cands[i]);
+      const json m = metrics_of(cands[i]);
       auto& e = ev[i];
       e.objectives.push_back(std::isfinite(ms[i].logloss) ? ms[i].logloss : 1e9);
-      if (objs.flops) e.objectives.push_back(rep.mflops());
-      if (objs.params) e.objectives.push_back(static_cast<double>(rep.live_params));
-      e.feasible = (o.max_mflops <= 0 || rep.mflops() <= o.max_mflops) &&
-                   (o.max_params <= 0 || static_cast<double>(rep.live_params) <= o.max_params);
+      for (std::size_t k = 1; k < obj_names.size(); ++k)
+        e.objectives.push_back(m.at(obj_names[k]).get<double>());
+      for (const auto& c : cons) e.feasible = e.feasible && m.at(c.metric).get<double>() <= c.max;
+      metrics[domain.hash(cands[i])] = m;
     }
     return ev;
   };
@@ -216,6 +282,7 @@ void run(const search_args& o) {
                             {"hash", r.hash},
                             {"objectives", r.eval.objectives},
                             {"feasible", r.eval.feasible},
+                            {"metrics", metrics[r.hash]},
                             {"arch", sn::to_json<S>(r.candidate)}});
   };
   hooks.on_batch = [&](std::int64_t done) {
@@ -266,7 +333,9 @@ void run(const search_args& o) {
   if (order.empty())
     throw recnas::input_error("", 0, "--max-mflops",
                               "no evaluated candidate satisfies the constraints");
-  standalone_runs retrain(out / "retrain.jsonl", d, bud.retrain, o.threads, o.seed, ctx);
+  standalone_runs retrain(out / "retrain.jsonl", d, bud.retrain, o.threads, o.seed, ctx,
+                          o.init == "reference" ? sn::init_scheme::reference
+                                                : sn::init_scheme::fan_in_uniform);
   const auto t_re = std::chrono::steady_clock::now();
   std::vector<json> finalists;
   for (std::size_t r = 0; r < order.size(); ++r) {
@@ -283,6 +352,11 @@ void run(const search_args& o) {
     if (finalists[i]["val_logloss"].get<double>() < finalists[win]["val_logloss"].get<double>())
       win = i;
   const auto& winner = outcome.history[order[win]];
+  // As the reference (nasrec-spec 4.2): ranked on validation after training on train, the
+  // winner and the baselines are then trained on train+val and reported on test.
+  const json final_run =
+      retrain.run<S>(winner.candidate, "final:" + recnas_cli::arch_key(winner.hash),
+                     "final: winner on train+val", true);
   json baselines = json::object();
   std::vector<json> baseline_rows;
   std::vector<std::string> baseline_list;
@@ -298,7 +372,9 @@ void run(const search_args& o) {
   {
     for (const auto& n : baseline_list) {
       const auto name = n;
-      json j = retrain.run<sn::nasrec_full>(tr::baseline(name), "baseline:" + n, "baseline " + n);
+      json j = retrain.run<sn::nasrec_full>(tr::baseline(name), "final-baseline:" + n,
+                                            "baseline " + n, true);
+      j["label"] = "baseline " + n;
       baselines[n] = j["test_logloss"];
       baseline_rows.push_back(j);
     }
@@ -319,19 +395,23 @@ void run(const search_args& o) {
   for (auto k : front) {
     const auto& h = outcome.history[feasible_idx[k]];
     json p = {{"id", h.id}, {"hash", h.hash}, {"arch", sn::to_json<S>(h.candidate)}};
-    for (std::size_t m = 0; m < objs.names.size(); ++m) p[objs.names[m]] = h.eval.objectives[m];
+    for (std::size_t m = 0; m < obj_names.size(); ++m) p[obj_names[m]] = h.eval.objectives[m];
     pareto.push_back(p);
   }
   write_file_atomic(out / "pareto.json",
-                    json{{"objectives", objs.names}, {"front", pareto}}.dump(2) + "\n");
-  const auto& wj = finalists[win];
+                    json{{"objectives", obj_names}, {"front", pareto}}.dump(2) + "\n");
+  json wj = finalists[win];  // val: trained on train; test: the train+val run
+  wj["test_logloss"] = final_run["test_logloss"];
+  wj["test_auc"] = final_run["test_auc"];
   json best = {{"arch", sn::to_json<S>(winner.candidate)},
                {"test_logloss", wj["test_logloss"]},
                {"test_auc", wj["test_auc"]},
                {"val_logloss", wj["val_logloss"]},
                {"search_logloss", winner.eval.primary()},
                {"mflops", wj["mflops"]},
-               {"params", wj["params"]}};
+               {"params", wj["params"]},
+               {"metrics", metrics[winner.hash]},
+               {"trained_on", "train+val"}};
   write_file_atomic(out / "best.json", best.dump(2) + "\n");
   write_file_atomic(out / "best_arch.json", sn::to_json<S>(winner.candidate).dump(2) + "\n");
 
@@ -350,17 +430,20 @@ void run(const search_args& o) {
     io::chart progress_chart{
         "Search progress", "evaluation", "validation logloss (supernet)", {all, best_line}};
     std::string pareto_html;
-    if (objs.names.size() >= 2) {
+    // One projection per secondary objective: logloss against it, the front's points marked.
+    for (std::size_t m = 1; m < obj_names.size(); ++m) {
       io::series pts{"candidates", {}, "#9aa", false, true},
-          fr{"Pareto front", {}, "#2ca02c", true, true};
+          fr{"Pareto front", {}, "#2ca02c", obj_names.size() == 2, true};
       for (std::size_t k = 0; k < points.size(); ++k)
-        pts.points.push_back({points[k][1], points[k][0], ""});
+        pts.points.push_back({points[k][m], points[k][0], ""});
       std::vector<std::pair<double, double>> fp;
-      for (auto k : front) fp.emplace_back(points[k][1], points[k][0]);
+      for (auto k : front) fp.emplace_back(points[k][m], points[k][0]);
       std::sort(fp.begin(), fp.end());
       for (auto [x, y] : fp) fr.points.push_back({x, y, ""});
-      pareto_html = io::render_svg({"Pareto front", objs.names[1], "logloss", {pts, fr}});
-    } else {
+      pareto_html += io::render_svg({"Pareto front: logloss vs " + obj_names[m], obj_names[m],
+                                     "logloss", {pts, fr}});
+    }
+    if (obj_names.size() < 2) {
       pareto_html = "<p>single objective: no front (add --objectives logloss,flops)</p>";
     }
     std::vector<std::vector<std::string>> rows;
@@ -418,6 +501,7 @@ void run(const search_args& o) {
             {"best_val_logloss", wj["val_logloss"]},
             {"best_mflops", wj["mflops"]},
             {"best_params", wj["params"]},
+            {"best_metrics", metrics[winner.hash]},
             {"baselines", baselines},
             {"evaluations", outcome.history.size()},
             {"evaluated_this_run", outcome.evaluated},
@@ -440,7 +524,7 @@ const recnas_cli::register_command reg{
            ->capture_default_str();
        app.add_option("--budget", a->budget, "tiny | small | paper | N (candidate evaluations)")
            ->capture_default_str();
-       app.add_option("--objectives", a->objectives, "logloss[,flops][,params]")
+       app.add_option("--objectives", a->objectives, "logloss[,flops][,params][,latency][,pim-energy][,pim-latency][,pim-area]")
            ->capture_default_str();
        app.add_option("--sampling", a->sampling,
                       "supernet path sampling: default, single-path, any-path")
@@ -449,6 +533,20 @@ const recnas_cli::register_command reg{
        app.add_option("--max-mflops", a->max_mflops, "hard constraint on MFLOPs per example");
        app.add_option("--max-params", a->max_params,
                       "hard constraint on (non-embedding) parameters");
+       app.add_option("--constraint", a->constraints,
+                      "hard constraint NAME<=VALUE, repeatable; NAME: flops, params, latency, "
+                      "pim-energy, pim-latency, pim-area");
+       app.add_option("--pim-preset", a->pim_preset, "PIM chip of the pim-* metrics")
+           ->check(CLI::IsMember({"isaac", "neurosim", "mnsim", "puma"}))
+           ->capture_default_str();
+       app.add_option("--pim-mapping", a->pim_mapping, "mapping of the pim-* metrics")
+           ->check(CLI::IsMember({"naive", "pim-aware"}))
+           ->capture_default_str();
+       app.add_option("--init", a->init,
+                      "initialisation of the re-trained models: recnas (fan-in uniform) or "
+                      "reference (Xavier; better on the Criteo sample, docs/supernet.md)")
+           ->check(CLI::IsMember({"recnas", "reference"}))
+           ->capture_default_str();
        app.add_option("--top-k", a->top_k,
                       "candidates re-trained from scratch (default: budget's)");
        app.add_option("--threads", a->threads, "threads")

@@ -33,6 +33,7 @@ struct train_args {
   std::string out;
   std::uint64_t seed = 0;
   bool layernorm = false;
+  std::string init = "recnas";
   bool json = false;
 };
 
@@ -59,7 +60,11 @@ void run(const train_args& o) {
   const auto rows = [&](rd::split_part p) { return rd::rows_of(folds, p); };
   const auto report = sn::analyze<S>(arch, shape);
 
-  sn::subnet<S> net(arch, shape, {.layernorm = o.layernorm}, o.seed);
+  sn::subnet<S> net(arch, shape,
+                    {.layernorm = o.layernorm,
+                     .init = o.init == "recnas" ? sn::init_scheme::fan_in_uniform
+                                                : sn::init_scheme::reference},
+                    o.seed);
   tr::fit_options fo;
   fo.epochs = o.epochs;
   fo.max_steps = o.max_steps;
@@ -155,6 +160,11 @@ const recnas_cli::register_command reg{
        app.add_option("--out", a->out, "folder for the checkpoint and result.json");
        app.add_option("--seed", a->seed, "initialisation seed")->capture_default_str();
        app.add_flag("--layernorm", a->layernorm, "LayerNorm after projections (supernet style)");
+       app.add_option("--init", a->init,
+                      "reference (Xavier weights, zero biases, Xavier-normal embeddings) or "
+                      "recnas (U(+-1/sqrt(fan_in)), embeddings U(+-0.05))")
+           ->check(CLI::IsMember({"reference", "recnas"}))
+           ->capture_default_str();
        app.add_flag("--json", a->json, "print one JSON object as the last line of stdout");
        app.callback([a] {
          if (a->model.empty() && a->arch.empty())

@@ -14,6 +14,7 @@
 
 #include <recnas/data/data.hpp>
 #include <recnas/data/spec.hpp>
+#include <recnas/search/driver.hpp>
 #include <recnas/search/nas.hpp>
 #include <recnas/search/strategies.hpp>
 #include <recnas/supernet/counting.hpp>
@@ -111,6 +112,18 @@ inline void append_line(const fs::path& p, const json& j) {
   out << j.dump() << '\n';
   out.flush();
 }
+/// The results logged in a search history (JSONL), for run_search to replay.
+inline std::vector<rs::logged_result> replay_of(const fs::path& p) {
+  std::vector<rs::logged_result> v;
+  for (const auto& j : read_jsonl(p)) {
+    rs::logged_result r;
+    r.hash = j.at("hash").get<std::uint64_t>();
+    r.eval.objectives = j.at("objectives").get<std::vector<double>>();
+    r.eval.feasible = j.at("feasible").get<bool>();
+    v.push_back(std::move(r));
+  }
+  return v;
+}
 inline void write_file_atomic(const fs::path& p, const std::string& text) {
   const fs::path tmp = p.string() + ".tmp";
   {
@@ -119,6 +132,23 @@ inline void write_file_atomic(const fs::path& p, const std::string& text) {
     if (!out) throw recnas::error("cannot write " + tmp.string());
   }
   fs::rename(tmp, p);
+}
+
+/// Records a run's settings in `out`/settings.json, or, when the folder holds a run already,
+/// refuses different settings (naming the first that differs) so a resume cannot mix runs.
+inline void check_settings(const fs::path& out, const json& settings) {
+  const fs::path sp = out / "settings.json";
+  if (!fs::exists(sp)) {
+    write_file_atomic(sp, settings.dump(2) + "\n");
+    return;
+  }
+  const json old = sn::read_json_file(sp.string());
+  for (const auto& [k, v] : settings.items())
+    if (!old.contains(k) || old[k] != v)
+      throw recnas::input_error(sp.string(), 0, k,
+                                "this folder holds a run with " + k + " = " +
+                                    (old.contains(k) ? old[k].dump() : "?") + ", not " + v.dump() +
+                                    "; use another --out or the same settings");
 }
 
 /// A dataset with its AutoCTR 8:1:1 split (stratified 10-fold, seed 2018).
@@ -176,12 +206,12 @@ struct run_context {
 /// Phase 1: supernet training (LayerNorm on, the chosen path sampling, full-path warm-up over
 /// the first 20% of steps), resumed from / checkpointed to `ck`.
 template <class S>
-void train_supernet(sn::supernet<S>& super, const split_data& d, const budget& bud,
-                    tr::path_strategy sampling, int threads, std::uint64_t seed, const fs::path& ck,
-                    json& phases, const run_context& ctx) {
+void train_supernet(sn::supernet<S>& super, const split_data& d, int epochs,
+                    recnas::index batch_size, tr::path_strategy sampling, int threads,
+                    std::uint64_t seed, const fs::path& ck, json& phases, const run_context& ctx) {
   tr::fit_options fo;
-  fo.epochs = bud.supernet_epochs;
-  fo.batch_size = bud.retrain.batch_size;
+  fo.epochs = epochs;
+  fo.batch_size = batch_size;
   fo.lr = 0.12;
   fo.threads = threads;
   fo.seed = seed;
@@ -213,13 +243,15 @@ void train_supernet(sn::supernet<S>& super, const split_data& d, const budget& b
                  static_cast<long long>(fr.steps), ck.c_str());
 }
 
-/// Standalone training from scratch on train, measured on val and test; results are cached
-/// by key in a JSONL file so a resumed run does not train the same model twice.
+/// Standalone training from scratch on train (or train+val), measured on val and test; results
+/// are cached by key in a JSONL file so a resumed run does not train the same model twice.
 class standalone_runs {
  public:
   standalone_runs(fs::path file, const split_data& d, tr::fit_options recipe, int threads,
-                  std::uint64_t seed, run_context ctx)
-      : file_(std::move(file)),
+                  std::uint64_t seed, run_context ctx,
+                  sn::init_scheme init = sn::init_scheme::fan_in_uniform)
+      : init_(init),
+        file_(std::move(file)),
         d_(&d),
         recipe_(std::move(recipe)),
         threads_(threads),
@@ -228,11 +260,14 @@ class standalone_runs {
     for (const auto& j : read_jsonl(file_)) done_[j.at("key").get<std::string>()] = j;
   }
   template <class S>
-  json run(const sn::architecture& a, const std::string& key, const std::string& label) {
+  json run(const sn::architecture& a, const std::string& key, const std::string& label,
+           bool train_and_val = false) {
     if (auto it = done_.find(key); it != done_.end()) return it->second;
-    sn::subnet<S> net(a, d_->shape, {}, seed_ + 1);
+    sn::subnet<S> net(a, d_->shape, {.init = init_}, seed_ + 1);
+    std::vector<std::uint32_t> rows = d_->train;
+    if (train_and_val) rows.insert(rows.end(), d_->val.begin(), d_->val.end());
     auto fo = recipe_;
-    adapt_recipe(fo, d_->train.size());
+    adapt_recipe(fo, rows.size());
     fo.threads = threads_;
     fo.seed = seed_;
     std::optional<progress> bar;
@@ -242,7 +277,7 @@ class standalone_runs {
       return !interrupted().load();
     };
     const auto fr = tr::fit(
-        net, d_->data, d_->train, [&](std::int64_t, recnas::rng&) { return a; }, fo);
+        net, d_->data, rows, [&](std::int64_t, recnas::rng&) { return a; }, fo);
     if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
     if (fr.interrupted) ctx_.interrupted_exit("training " + label);
     const auto val = tr::evaluate_rows(net, a, d_->data, d_->val, 4096, threads_);
@@ -254,6 +289,7 @@ class standalone_runs {
               {"val_auc", val.auc},
               {"test_logloss", test.logloss},
               {"test_auc", test.auc},
+              {"trained_on", train_and_val ? "train+val" : "train"},
               {"mflops", rep.mflops()},
               {"params", rep.live_params},
               {"examples_per_s", fr.examples_per_s}};
@@ -263,6 +299,7 @@ class standalone_runs {
   }
 
  private:
+  sn::init_scheme init_;
   fs::path file_;
   const split_data* d_;
   tr::fit_options recipe_;

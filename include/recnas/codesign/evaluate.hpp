@@ -158,10 +158,7 @@ class quantized_evaluator {
     search::head_view<S> hv;
     std::vector<float> logits;
     quantized_dense qd;
-    std::vector<double> w;
-    double bias = 0;
-    bool have_w = false;
-    auto run = [&](const data::batch_view& b) {
+    auto forward = [&](const data::batch_view& b, bool head_weights) {
       supernet::ctr_batch cb = train::as_ctr_batch(b);
       if (abits > 0) {
         qd.make(b, abits);
@@ -169,109 +166,22 @@ class quantized_evaluator {
       }
       logits.resize(static_cast<std::size_t>(cb.size));
       net.forward(cb, ws, std::span<float>(logits));
-      search::extract_head(net, ws, hv, !have_w);
+      search::extract_head(net, ws, hv, head_weights);
       if (abits > 0) quantize_in_place(hv.x.data(), hv.batch * hv.width, abits);
     };
-    auto quantized_head = [&] {  // the head's weights as the crossbar holds them
+    auto quantized_head = [&](const std::vector<double>& w) {  // as the crossbar holds it
       std::vector<float> f(w.begin(), w.end());
       if (quantize) quantize_in_place(f.data(), static_cast<index>(f.size()), hbits);
       return std::vector<double>(f.begin(), f.end());
     };
-    if (o_.finetune_steps > 0 && !ft_rows_.empty()) {
-      data::stream_options so;
-      so.batch_size = o_.batch_size;
-      so.prefetch = 0;
-      data::batch_stream stream(data_, so, ft_rows_);
-      const std::int64_t steps =
-          std::min<std::int64_t>(o_.finetune_steps, stream.batches_per_epoch());
-      const train::warmup_cosine_lr sched{
-          .peak = o_.finetune_lr,
-          .total_steps = std::max<std::int64_t>(1, steps),
-          .warmup_fraction = static_cast<double>(o_.finetune_warmup) /
-                             static_cast<double>(std::max<std::int64_t>(1, steps))};
-      std::vector<double> acc, gw;
-      double acc_b = 0;
-      for (std::int64_t t = 0; t < steps; ++t) {
-        auto batch = stream.next();
-        if (!batch) break;
-        run(*batch);
-        if (!have_w) {
-          w.assign(hv.w.begin(), hv.w.end());
-          bias = hv.b;
-          acc.assign(w.size(), 0.0);
-          gw.assign(w.size(), 0.0);
-          have_w = true;
-        }
-        // STE: the logit uses the quantized head, the update goes to the float head
-        const auto wq = quantized_head();
-        const index B = hv.batch, h = hv.width;
-        std::fill(gw.begin(), gw.end(), 0.0);
-        double gb = 0;
-        for (index r = 0; r < B; ++r) {
-          const float* x = hv.x.data() + r * h;
-          double z = bias;
-          for (index k = 0; k < h; ++k) z += wq[static_cast<std::size_t>(k)] * x[k];
-          const double d = (train::sigmoid(z) - batch->labels[static_cast<std::size_t>(r)]) /
-                           static_cast<double>(B);
-          gb += d;
-          for (index k = 0; k < h; ++k) gw[static_cast<std::size_t>(k)] += d * x[k];
-        }
-        double sq = gb * gb;
-        for (double v : gw) sq += v * v;
-        const double coef =
-            o_.clip_norm > 0 ? std::min(1.0, o_.clip_norm / (std::sqrt(sq) + 1e-6)) : 1.0;
-        const double lr = sched(t);
-        constexpr double eps = 1e-2;  // the reference's Adagrad eps
-        for (std::size_t k = 0; k < w.size(); ++k) {
-          const double g = gw[k] * coef;
-          acc[k] += g * g;
-          w[k] -= lr * g / (std::sqrt(acc[k]) + eps);
-        }
-        gb *= coef;
-        acc_b += gb * gb;
-        bias -= lr * gb / (std::sqrt(acc_b) + eps);
-      }
-    }
-    data::stream_options so;
-    so.batch_size = o_.val_batch_size;
-    so.prefetch = 0;
-    so.drop_last = false;
-    data::batch_stream stream(data_, so, val_rows_);
-    train::streaming_metrics m;
-    std::vector<double> wq;
-    while (auto batch = stream.next()) {
-      run(*batch);
-      if (!have_w) {  // no fine-tuning: the supernet's head at the head precision
-        w.assign(hv.w.begin(), hv.w.end());
-        bias = hv.b;
-        have_w = true;
-      }
-      if (wq.empty()) wq = quantized_head();
-      for (index r = 0; r < hv.batch; ++r) {
-        const float* x = hv.x.data() + r * hv.width;
-        double z = bias;
-        for (index k = 0; k < hv.width; ++k) z += wq[static_cast<std::size_t>(k)] * x[k];
-        logits[static_cast<std::size_t>(r)] = static_cast<float>(z);
-      }
-      m.add(logits.data(), batch->labels.data(), batch->size());
-    }
-    return m.compute();
+    return search::refit_head_and_validate(data_, o_, ft_rows_, val_rows_, hv, logits, forward,
+                                           quantized_head, false);
   }
 
   [[nodiscard]] std::vector<train::metric_values> evaluate_all(const std::vector<candidate>& cands,
                                                                int threads) const {
-    std::vector<train::metric_values> out(cands.size());
-    parallel::with_threads(threads, [&] {
-      parallel::for_chunks(
-          static_cast<std::ptrdiff_t>(cands.size()), static_cast<std::ptrdiff_t>(cands.size()),
-          [&](std::ptrdiff_t b, std::ptrdiff_t e) {
-            parallel::with_threads(1, [&] {
-              for (auto i = b; i < e; ++i)
-                out[static_cast<std::size_t>(i)] = evaluate(cands[static_cast<std::size_t>(i)]);
-            });
-          });
-    });
-    return out;
+    return search::evaluate_concurrently(cands, threads,
+                                         [this](const auto& c) { return evaluate(c); });
   }
 
  private:

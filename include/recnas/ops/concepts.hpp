@@ -61,8 +61,10 @@ enum class cols_kind : std::uint8_t {
   token_in,  // one column range per selected sparse source (op tokens, then merger tokens)
 };
 
+/// What a parameter is, for initialisation (the numbers follow the network's init_scheme).
 enum class init_kind : std::uint8_t {
-  uniform_fan_in,  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's nn.Linear default
+  uniform_fan_in,  // a weight matrix [fan_out = rows, fan_in = cols]
+  bias,            // the bias of a layer of fan-in `fan_in`
   constant,        // every element = value (LayerNorm gamma/beta)
 };
 
@@ -86,8 +88,7 @@ class param_declarer {
   }
   /// A bias of `n` entries for a layer of fan-in `fan_in`.
   void bias(std::string name, index n, index fan_in) {
-    decls_.push_back(
-        {std::move(name), n, 1, cols_kind::prefix, init_kind::uniform_fan_in, 0.0, fan_in});
+    decls_.push_back({std::move(name), n, 1, cols_kind::prefix, init_kind::bias, 0.0, fan_in});
   }
   void constant(std::string name, index n, double value) {
     decls_.push_back({std::move(name), n, 1, cols_kind::prefix, init_kind::constant, value, 1});

@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "recnas/core/error.hpp"
@@ -153,6 +154,124 @@ struct evaluator_options {
   std::int64_t val_batches = 150;  // the first N validation batches
 };
 
+/// `eval(c)` of every candidate, concurrently: one task per candidate, each single-threaded,
+/// at most `threads` threads; results in order (so identical to a sequential loop).
+template <class Candidate, class Eval>
+[[nodiscard]] auto evaluate_concurrently(const std::vector<Candidate>& cands, int threads,
+                                         Eval&& eval) {
+  std::vector<std::invoke_result_t<Eval&, const Candidate&>> out(cands.size());
+  parallel::with_threads(threads, [&] {
+    parallel::for_chunks(
+        static_cast<std::ptrdiff_t>(cands.size()), static_cast<std::ptrdiff_t>(cands.size()),
+        [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+          parallel::with_threads(1, [&] {
+            for (auto i = b; i < e; ++i)
+              out[static_cast<std::size_t>(i)] = eval(cands[static_cast<std::size_t>(i)]);
+          });
+        });
+  });
+  return out;
+}
+
+/// Head-only fine-tuning, then validation metrics: the part of candidate evaluation shared by
+/// the NAS and co-design evaluators. The body is frozen, so fine-tuning is a logistic regression
+/// on the head's input features (Adagrad with the reference's warm-up + cosine schedule and
+/// clipping).
+///   forward(batch, head_weights): runs the body, fills `hv` (its weights only when asked) and
+///     `logits` (the network's own);
+///   effective(w): the head weights the logit uses (identity, or quantized: the update then goes
+///     to the float weights, a straight-through estimator).
+/// Without fine-tuning, `network_logits_untuned` scores with the network's logits as they are.
+template <class S, class Forward, class Effective>
+[[nodiscard]] train::metric_values refit_head_and_validate(
+    const data::dataset& data, const evaluator_options& o,
+    const std::vector<std::uint32_t>& ft_rows, const std::vector<std::uint32_t>& val_rows,
+    head_view<S>& hv, std::vector<float>& logits, Forward&& forward, Effective&& effective,
+    bool network_logits_untuned) {
+  std::vector<double> w;
+  double bias = 0;
+  bool have_w = false;
+  auto take_head = [&] {
+    w.assign(hv.w.begin(), hv.w.end());
+    bias = hv.b;
+    have_w = true;
+  };
+  if (o.finetune_steps > 0 && !ft_rows.empty()) {
+    data::stream_options so;
+    so.batch_size = o.batch_size;
+    so.prefetch = 0;
+    data::batch_stream stream(data, so, ft_rows);
+    const std::int64_t steps = std::min<std::int64_t>(o.finetune_steps, stream.batches_per_epoch());
+    const train::warmup_cosine_lr sched{
+        .peak = o.finetune_lr,
+        .total_steps = std::max<std::int64_t>(1, steps),
+        .warmup_fraction = static_cast<double>(o.finetune_warmup) /
+                           static_cast<double>(std::max<std::int64_t>(1, steps))};
+    std::vector<double> acc, gw;
+    double acc_b = 0;
+    for (std::int64_t t = 0; t < steps; ++t) {
+      auto batch = stream.next();
+      if (!batch) break;
+      forward(*batch, !have_w);
+      if (!have_w) {
+        take_head();
+        acc.assign(w.size(), 0.0);
+        gw.assign(w.size(), 0.0);
+      }
+      const std::vector<double> we = effective(w);
+      const index B = hv.batch, h = hv.width;
+      std::fill(gw.begin(), gw.end(), 0.0);
+      double gb = 0;
+      for (index r = 0; r < B; ++r) {
+        const float* x = hv.x.data() + r * h;
+        double z = bias;
+        for (index k = 0; k < h; ++k) z += we[static_cast<std::size_t>(k)] * x[k];
+        const double d = (train::sigmoid(z) - batch->labels[static_cast<std::size_t>(r)]) /
+                         static_cast<double>(B);
+        gb += d;
+        for (index k = 0; k < h; ++k) gw[static_cast<std::size_t>(k)] += d * x[k];
+      }
+      double sq = gb * gb;
+      for (double v : gw) sq += v * v;
+      const double coef =
+          o.clip_norm > 0 ? std::min(1.0, o.clip_norm / (std::sqrt(sq) + 1e-6)) : 1.0;
+      const double lr = sched(t);
+      constexpr double eps = 1e-2;  // the reference's Adagrad eps
+      for (std::size_t k = 0; k < w.size(); ++k) {
+        const double g = gw[k] * coef;
+        acc[k] += g * g;
+        w[k] -= lr * g / (std::sqrt(acc[k]) + eps);
+      }
+      gb *= coef;
+      acc_b += gb * gb;
+      bias -= lr * gb / (std::sqrt(acc_b) + eps);
+    }
+  }
+  data::stream_options so;
+  so.batch_size = o.val_batch_size;
+  so.prefetch = 0;
+  so.drop_last = false;
+  data::batch_stream stream(data, so, val_rows);
+  train::streaming_metrics m;
+  std::vector<double> we;
+  const bool own_logits = have_w || !network_logits_untuned;
+  while (auto batch = stream.next()) {
+    forward(*batch, own_logits && !have_w);
+    if (own_logits) {
+      if (!have_w) take_head();
+      if (we.empty()) we = effective(w);
+      for (index r = 0; r < hv.batch; ++r) {
+        const float* x = hv.x.data() + r * hv.width;
+        double z = bias;
+        for (index k = 0; k < hv.width; ++k) z += we[static_cast<std::size_t>(k)] * x[k];
+        logits[static_cast<std::size_t>(r)] = static_cast<float>(z);
+      }
+    }
+    m.add(logits.data(), batch->labels.data(), batch->size());
+  }
+  return m.compute();
+}
+
 /// Scores candidates of space S with a trained supernet: fine-tune the head on the first
 /// training batches, then logloss on the first validation batches (nasrec-spec 4.2).
 template <class S>
@@ -176,104 +295,20 @@ class supernet_evaluator {
     supernet::workspace<float> ws;
     head_view<S> hv;
     std::vector<float> logits;
-    std::vector<double> w;
-    double bias = 0;
-    bool have_w = false;
-    // Head fine-tuning: logistic regression on the frozen body's features, Adagrad with the
-    // reference's warm-up + cosine schedule and clipping.
-    if (o_.finetune_steps > 0 && !ft_rows_.empty()) {
-      data::stream_options so;
-      so.batch_size = o_.batch_size;
-      so.prefetch = 0;
-      data::batch_stream stream(data_, so, ft_rows_);
-      const std::int64_t steps =
-          std::min<std::int64_t>(o_.finetune_steps, stream.batches_per_epoch());
-      const train::warmup_cosine_lr sched{
-          .peak = o_.finetune_lr,
-          .total_steps = std::max<std::int64_t>(1, steps),
-          .warmup_fraction = steps > 0 ? static_cast<double>(o_.finetune_warmup) /
-                                             static_cast<double>(std::max<std::int64_t>(1, steps))
-                                       : 0.0};
-      std::vector<double> acc, gw;
-      double acc_b = 0;
-      for (std::int64_t t = 0; t < steps; ++t) {
-        auto batch = stream.next();
-        if (!batch) break;
-        forward(a, *batch, ws, logits);
-        extract_head(*net_, ws, hv, !have_w);
-        if (!have_w) {
-          w.assign(hv.w.begin(), hv.w.end());
-          bias = hv.b;
-          acc.assign(w.size(), 0.0);
-          gw.assign(w.size(), 0.0);
-          have_w = true;
-        }
-        const index B = hv.batch, h = hv.width;
-        std::fill(gw.begin(), gw.end(), 0.0);
-        double gb = 0;
-        for (index r = 0; r < B; ++r) {
-          const float* x = hv.x.data() + r * h;
-          double z = bias;
-          for (index k = 0; k < h; ++k) z += w[static_cast<std::size_t>(k)] * x[k];
-          const double d = (train::sigmoid(z) - batch->labels[static_cast<std::size_t>(r)]) /
-                           static_cast<double>(B);
-          gb += d;
-          for (index k = 0; k < h; ++k) gw[static_cast<std::size_t>(k)] += d * x[k];
-        }
-        double sq = gb * gb;
-        for (double v : gw) sq += v * v;
-        const double norm = std::sqrt(sq);
-        const double coef = o_.clip_norm > 0 ? std::min(1.0, o_.clip_norm / (norm + 1e-6)) : 1.0;
-        const double lr = sched(t);
-        constexpr double eps = 1e-2;  // the reference's Adagrad eps
-        for (std::size_t k = 0; k < w.size(); ++k) {
-          const double g = gw[k] * coef;
-          acc[k] += g * g;
-          w[k] -= lr * g / (std::sqrt(acc[k]) + eps);
-        }
-        gb *= coef;
-        acc_b += gb * gb;
-        bias -= lr * gb / (std::sqrt(acc_b) + eps);
-      }
-    }
-    data::stream_options so;
-    so.batch_size = o_.val_batch_size;
-    so.prefetch = 0;
-    so.drop_last = false;
-    data::batch_stream stream(data_, so, val_rows_);
-    train::streaming_metrics m;
-    while (auto batch = stream.next()) {
-      forward(a, *batch, ws, logits);
-      if (have_w) {
-        extract_head(*net_, ws, hv, false);
-        for (index r = 0; r < hv.batch; ++r) {
-          const float* x = hv.x.data() + r * hv.width;
-          double z = bias;
-          for (index k = 0; k < hv.width; ++k) z += w[static_cast<std::size_t>(k)] * x[k];
-          logits[static_cast<std::size_t>(r)] = static_cast<float>(z);
-        }
-      }
-      m.add(logits.data(), batch->labels.data(), batch->size());
-    }
-    return m.compute();
+    return refit_head_and_validate(
+        data_, o_, ft_rows_, val_rows_, hv, logits,
+        [&](const data::batch_view& b, bool head_weights) {
+          forward(a, b, ws, logits);
+          extract_head(*net_, ws, hv, head_weights);
+        },
+        [](const std::vector<double>& w) { return w; }, true);
   }
 
   /// Evaluates `cands` concurrently (one candidate per task, each single-threaded) with at
   /// most `threads` threads; results in the same order.
   [[nodiscard]] std::vector<train::metric_values> evaluate_all(
       const std::vector<supernet::architecture>& cands, int threads) const {
-    std::vector<train::metric_values> out(cands.size());
-    parallel::with_threads(threads, [&] {
-      parallel::for_chunks(
-          static_cast<std::ptrdiff_t>(cands.size()), static_cast<std::ptrdiff_t>(cands.size()),
-          [&](std::ptrdiff_t b, std::ptrdiff_t e) {
-            parallel::with_threads(1, [&] {
-              for (auto i = b; i < e; ++i)
-                out[static_cast<std::size_t>(i)] = evaluate(cands[static_cast<std::size_t>(i)]);
-            });
-          });
-    });
-    return out;
+    return evaluate_concurrently(cands, threads, [this](const auto& c) { return evaluate(c); });
   }
   [[nodiscard]] const evaluator_options& options() const noexcept { return o_; }
 

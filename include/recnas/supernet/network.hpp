@@ -50,6 +50,8 @@ struct model_options {
   /// Supernet-style LayerNorm after projections (instead of biases). The reference trains
   /// its supernet with LN and its final models without.
   bool layernorm = false;
+  /// How parameters start; see init_scheme.
+  init_scheme init = init_scheme::fan_in_uniform;
 };
 
 enum class layout_kind : std::uint8_t { shared, compact };
@@ -136,14 +138,14 @@ class network {
       : ds_(ds), opts_(opts), kind_(layout_kind::shared) {
     build_shared();
     params_.allocate();
-    params_.initialize(seed);
+    params_.initialize(seed, opts_.init);
   }
   /// The compact layout of `a` (dead blocks and unused operators pruned), freshly initialised.
   network(const architecture& a, const data_shape& ds, model_options opts, std::uint64_t seed = 0)
       : ds_(ds), opts_(opts), kind_(layout_kind::compact), fixed_(a) {
     build_compact(a);
     params_.allocate();
-    params_.initialize(seed);
+    params_.initialize(seed, opts_.init);
   }
   /// The compact layout of `a` with the slices of a supernet's weights copied in.
   network(const architecture& a, const network& super)
@@ -592,8 +594,13 @@ class network {
       const auto& pl = ws.plan.blocks[static_cast<std::size_t>(i)];
       auto& st = ws.blocks[static_cast<std::size_t>(i)];
       auto& out = ws.sources[static_cast<std::size_t>(i + 1)];
-      if (!pl.run_dense && !pl.run_sparse) continue;
-      st.ran = true;
+      // Masked mode is the reference's eager forward: every block runs its operators and
+      // active mergers, reachable or not (autograd then goes back only through the live ones).
+      const bool run_d = msk || pl.run_dense, run_s = msk || pl.run_sparse;
+      const std::uint32_t run_m =
+          msk ? b.mergers & ((std::uint32_t{1} << S::num_mergers) - 1U) : pl.run_mergers;
+      if (!run_d && !run_s) continue;
+      st.ran = pl.run_dense || pl.run_sparse;
       st.tapes.assign(num_tapes, {});
       const auto sh = exec_shape(ws, i, a);
       const auto& slots = slots_[static_cast<std::size_t>(i)];
@@ -610,7 +617,7 @@ class network {
 
       // Several operators of one kind (any-path): each writes its own buffer (its backward
       // may read its output), then the outputs are summed; a single one writes in place.
-      if (pl.run_sparse) {
+      if (run_s) {
         const auto toks = token_segs(ws, i, b.sparse_in, false);
         const std::uint32_t set = b.sparse_op_set();
         const bool several = std::popcount(set) > 1;
@@ -626,7 +633,7 @@ class network {
         });
         if (msk) mask_tokens(out.tokens, out.bs, B, pl.s, 0, S::max_sparse_dim);
       }
-      if (pl.run_dense) {
+      if (run_d) {
         const auto dn = dense_segs(ws, i, b.dense_in, false);
         const auto toks = token_segs(ws, i, b.sparse_in, false);
         const std::uint32_t set = b.dense_op_set();
@@ -653,7 +660,7 @@ class network {
       bool any_s2d = false;
       S::for_each_merger([&]<class M>(auto m) {
         if constexpr (M::direction == ops::merge_direction::sparse_to_dense) {
-          if (((pl.run_mergers >> m) & 1U) == 0) return;
+          if (((run_m >> m) & 1U) == 0) return;
           if (!any_s2d) {
             out.dense = ws.arena.alloc(B * out.ld);
             std::copy(st.dense_pre, st.dense_pre + B * out.ld, out.dense);
@@ -679,7 +686,7 @@ class network {
       std::size_t part = 1;
       S::for_each_merger([&]<class M>(auto m) {
         if constexpr (M::direction == ops::merge_direction::dense_to_sparse) {
-          const bool on = ((pl.run_mergers >> m) & 1U) != 0;
+          const bool on = ((run_m >> m) & 1U) != 0;
           const bool has_part = msk || b.merger(m);
           if (on) {
             const auto& pt = out.parts[part];

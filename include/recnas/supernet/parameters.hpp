@@ -20,6 +20,14 @@
 
 namespace recnas::supernet {
 
+/// How a network's parameters start.
+///   fan_in_uniform (default): weights and biases U(+-1/sqrt(fan_in)) (PyTorch's nn.Linear
+///     default), embedding rows U(+-0.05); well conditioned for any width, which the supernet
+///     and gradient checks rely on (zero biases in front of a LayerNorm over few units are not).
+///   reference: the NASRec reference's (nasrec-spec 3): Xavier-uniform weights, zero biases,
+///     Xavier-normal embeddings (`recnas train --init reference`).
+enum class init_scheme : std::uint8_t { fan_in_uniform, reference };
+
 struct param_entry {
   std::string name;        // e.g. "block3.fc.W", "stem.emb12", "head.W"
   std::size_t offset = 0;  // in elements, 16-element aligned
@@ -48,7 +56,7 @@ class parameters {
     grads_ = aligned_buffer<T>(total_);
   }
   /// Deterministic initialisation: entry k draws from rng::stream(seed, k).
-  void initialize(std::uint64_t seed) {
+  void initialize(std::uint64_t seed, init_scheme scheme = init_scheme::fan_in_uniform) {
     for (std::size_t k = 0; k < entries_.size(); ++k) {
       const auto& e = entries_[k];
       T* p = values_.data() + e.offset;
@@ -57,11 +65,24 @@ class parameters {
         continue;
       }
       rng g = rng::stream(seed, k);
-      if (e.embedding) {  // small uniform rows: recnas's choice (docs/supernet.md)
-        for (index i = 0; i < e.size(); ++i) p[i] = static_cast<T>(g.uniform(-0.05, 0.05));
+      const bool reference = scheme == init_scheme::reference;
+      if (e.embedding) {
+        if (reference) {  // Xavier-normal over the [rows, dim] table
+          const double sd = std::sqrt(2.0 / static_cast<double>(e.rows + e.cols));
+          for (index i = 0; i < e.size(); ++i) p[i] = static_cast<T>(sd * g.normal());
+        } else {  // small uniform rows
+          for (index i = 0; i < e.size(); ++i) p[i] = static_cast<T>(g.uniform(-0.05, 0.05));
+        }
         continue;
       }
-      const double bound = 1.0 / std::sqrt(static_cast<double>(std::max<index>(1, e.decl.fan_in)));
+      if (reference && e.decl.init == ops::init_kind::bias) {
+        std::fill(p, p + e.size(), T(0));
+        continue;
+      }
+      const double bound =
+          reference
+              ? std::sqrt(6.0 / static_cast<double>(std::max<index>(1, e.decl.rows + e.decl.cols)))
+              : 1.0 / std::sqrt(static_cast<double>(std::max<index>(1, e.decl.fan_in)));
       for (index i = 0; i < e.size(); ++i) p[i] = static_cast<T>(g.uniform(-bound, bound));
     }
   }
