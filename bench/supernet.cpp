@@ -10,12 +10,11 @@
 // modes), so --benchmark_min_time does not apply to them.
 // BM_candidate_evaluation/<threads>: search candidates scored from the supernet per second
 // (the `small` budget's head fine-tuning and validation rows), 8 candidates per iteration.
+#include <numeric>
 #include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
-
-#include <numeric>
 
 #include <recnas/parallel/threads.hpp>
 #include <recnas/search/nas.hpp>

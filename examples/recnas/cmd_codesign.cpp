@@ -55,10 +55,10 @@ namespace cd = recnas::codesign;
 namespace pim = recnas::pim;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using recnas::index;
 using recnas_cli::append_line;
 using recnas_cli::replay_of;
 using recnas_cli::write_file_atomic;
-using recnas::index;
 
 struct codesign_args {
   std::string space = "nasrec-full";

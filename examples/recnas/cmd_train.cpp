@@ -60,11 +60,11 @@ void run(const train_args& o) {
   const auto rows = [&](rd::split_part p) { return rd::rows_of(folds, p); };
   const auto report = sn::analyze<S>(arch, shape);
 
-  sn::subnet<S> net(arch, shape,
-                    {.layernorm = o.layernorm,
-                     .init = o.init == "recnas" ? sn::init_scheme::fan_in_uniform
-                                                : sn::init_scheme::reference},
-                    o.seed);
+  sn::subnet<S> net(
+      arch, shape,
+      {.layernorm = o.layernorm,
+       .init = o.init == "recnas" ? sn::init_scheme::fan_in_uniform : sn::init_scheme::reference},
+      o.seed);
   tr::fit_options fo;
   fo.epochs = o.epochs;
   fo.max_steps = o.max_steps;

@@ -120,7 +120,8 @@ class cpu_latency_cost {
         const auto t0 = std::chrono::steady_clock::now();
         net.forward(b, ws_, std::span<float>(logits_));
         const auto t1 = std::chrono::steady_clock::now();
-        if (r >= o_.warmup) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        if (r >= o_.warmup)
+          ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       }
     });
     return {trimmed_mean(ms, o_.trim)};
@@ -197,8 +198,7 @@ class costs {
 class any_cost_model {
  public:
   template <CostModel M>
-  requires(!std::same_as<std::remove_cvref_t<M>, any_cost_model>)
-  explicit any_cost_model(M m)
+  requires(!std::same_as<std::remove_cvref_t<M>, any_cost_model>) explicit any_cost_model(M m)
       : names_(m.names()),
         measure_([p = std::make_shared<M>(std::move(m))](const supernet::architecture& a) {
           return std::vector<double>(p->measure(a));
