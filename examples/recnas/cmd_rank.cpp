@@ -26,6 +26,7 @@ struct rank_args {
   std::string data = "synthetic:rows=100000";
   std::string budget = "small";
   std::string sampling = "default";
+  double supernet_lr = recnas_cli::reference_supernet_lr;
   int subnets = 12;
   long long finetune_steps = -1;
   int threads = 2;
@@ -46,7 +47,7 @@ void run(const rank_args& o) {
   json phases = json::object();
   sn::supernet<S> super(d.shape, {.layernorm = true}, o.seed);
   recnas_cli::train_supernet(super, d, bud.supernet_epochs, bud.retrain.batch_size, sampling,
-                             o.threads, o.seed, out / "supernet.ck", phases, ctx);
+                             o.threads, o.seed, out / "supernet.ck", phases, ctx, o.supernet_lr);
   rs::architecture_domain<S> dom;
   recnas::rng g = recnas::rng::stream(o.seed, 0x4A4E);
   std::vector<sn::architecture> cands;
@@ -111,6 +112,10 @@ const recnas_cli::register_command reg{
        app.add_option("--data", a->data, "dataset spec (as recnas train)")->capture_default_str();
        app.add_option("--budget", a->budget,
                       "tiny | small | paper | N (sets the evaluation recipe)")
+           ->capture_default_str();
+       app.add_option("--supernet-lr", a->supernet_lr,
+                      "peak Adagrad learning rate of supernet training (reference: 0.12)")
+           ->check(CLI::PositiveNumber)
            ->capture_default_str();
        app.add_option("--sampling", a->sampling, "default, single-path or any-path")
            ->capture_default_str();

@@ -61,6 +61,7 @@ struct search_args {
   std::string budget = "small";
   std::string objectives = "logloss,flops";
   std::string sampling = "default";
+  double supernet_lr = recnas_cli::reference_supernet_lr;
   std::string strategy = "evolution";
   std::string out = "recnas-search";
   double max_mflops = 0;
@@ -220,7 +221,8 @@ void run(const search_args& o) {
                      {"pim_preset", o.pim_preset},
                      {"pim_mapping", o.pim_mapping},
                      {"init", o.init},
-                     {"final", o.final_fit}};
+                     {"final", o.final_fit},
+                     {"supernet_lr", o.supernet_lr}};
     recnas_cli::check_settings(out, settings);
   }
 
@@ -240,7 +242,7 @@ void run(const search_args& o) {
   // ---- 1. supernet training ---------------------------------------------------------------
   sn::supernet<S> super(d.shape, {.layernorm = true}, o.seed);
   train_supernet(super, d, bud.supernet_epochs, bud.retrain.batch_size, sampling, o.threads, o.seed,
-                 out / "supernet.ck", phases, ctx);
+                 out / "supernet.ck", phases, ctx, o.supernet_lr);
 
   // ---- 2. evolution ------------------------------------------------------------------------
   rs::architecture_domain<S> domain;
@@ -538,6 +540,10 @@ const recnas_cli::register_command reg{
            ->capture_default_str();
        app.add_option("--objectives", a->objectives,
                       "logloss[,flops][,params][,latency][,pim-energy][,pim-latency][,pim-area]")
+           ->capture_default_str();
+       app.add_option("--supernet-lr", a->supernet_lr,
+                      "peak Adagrad learning rate of supernet training (reference: 0.12)")
+           ->check(CLI::PositiveNumber)
            ->capture_default_str();
        app.add_option("--sampling", a->sampling,
                       "supernet path sampling: default, single-path, any-path")

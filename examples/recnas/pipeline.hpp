@@ -203,16 +203,20 @@ struct run_context {
   }
 };
 
+/// The reference's supernet learning rate (Adagrad, eps 1e-2, cosine with 10% warm-up).
+inline constexpr double reference_supernet_lr = 0.12;
+
 /// Phase 1: supernet training (LayerNorm on, the chosen path sampling, full-path warm-up over
 /// the first 20% of steps), resumed from / checkpointed to `ck`.
 template <class S>
 void train_supernet(sn::supernet<S>& super, const split_data& d, int epochs,
                     recnas::index batch_size, tr::path_strategy sampling, int threads,
-                    std::uint64_t seed, const fs::path& ck, json& phases, const run_context& ctx) {
+                    std::uint64_t seed, const fs::path& ck, json& phases, const run_context& ctx,
+                    double lr = reference_supernet_lr) {
   tr::fit_options fo;
   fo.epochs = epochs;
   fo.batch_size = batch_size;
-  fo.lr = 0.12;
+  fo.lr = lr;
   fo.threads = threads;
   fo.seed = seed;
   fo.checkpoint = ck;

@@ -1,0 +1,67 @@
+# CTest driver for `recnas codesign` (cmake -P) at the tiny budget: the --json last line carries
+# the baseline, the co-designed model and the three gains; the co-designed chip spends less
+# energy per example than the baseline's; the winner went through the validated selection (the
+# best-scoring re-trained candidate within the tolerance of the baseline on validation, when
+# there is one); the outputs exist.
+file(REMOVE_RECURSE ${WORK})
+execute_process(COMMAND ${CLI} codesign --space nasrec-small --data synthetic:rows=20000
+                        --budget tiny --threads 2 --out ${WORK} --json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "recnas codesign failed (${rc}):\n${err}")
+endif()
+string(STRIP "${out}" out)
+string(REGEX REPLACE ".*\n" "" last "${out}")
+foreach(model baseline codesigned)
+  foreach(field logloss mflops energy_pj latency_ns)
+    string(JSON v GET "${last}" ${model} ${field})
+    if(NOT v GREATER 0)
+      message(FATAL_ERROR "${model}.${field} = ${v}, expected a positive number")
+    endif()
+  endforeach()
+endforeach()
+string(JSON e0 GET "${last}" baseline energy_pj)
+string(JSON e1 GET "${last}" codesigned energy_pj)
+string(JSON gain GET "${last}" energy_gain)
+message(STATUS "energy per example: baseline ${e0} pJ, co-designed ${e1} pJ (${gain}x)")
+if(NOT e1 LESS e0)
+  message(FATAL_ERROR "the co-design did not lower the energy per example (${e1} >= ${e0})")
+endif()
+foreach(field flops_gain latency_gain logloss_delta)
+  string(JSON v GET "${last}" ${field})
+endforeach()
+
+# Validated selection: every re-trained candidate is reported; the winner is the first one
+# within the tolerance (they are listed best score first), or none was within it.
+string(JSON n LENGTH "${last}" validation)
+if(n LESS 2)
+  message(FATAL_ERROR "expected >= 2 validated candidates at the tiny budget, got ${n}")
+endif()
+string(JSON base_val GET "${last}" baseline_val_logloss)
+math(EXPR last_i "${n} - 1")
+set(first_ok "")
+foreach(i RANGE ${last_i})
+  string(JSON v GET "${last}" validation ${i} val_logloss)
+  string(JSON ok GET "${last}" validation ${i} within_tolerance)
+  string(JSON id GET "${last}" validation ${i} id)
+  if(ok AND first_ok STREQUAL "")
+    set(first_ok ${id})
+  endif()
+endforeach()
+message(STATUS "baseline validation logloss ${base_val}; first candidate within tolerance: "
+               "${first_ok}")
+string(JSON winner_id GET "${last}" winner_id)
+if(NOT first_ok STREQUAL "" AND NOT winner_id EQUAL first_ok)
+  message(FATAL_ERROR "the winner is candidate #${winner_id}, not #${first_ok}, the best-scoring "
+                      "one within the tolerance on validation")
+endif()
+file(READ ${WORK}/codesign.json saved)
+string(JSON saved_gain GET "${saved}" energy_gain)
+if(NOT saved_gain EQUAL gain)
+  message(FATAL_ERROR "codesign.json (${saved_gain}) differs from the --json line (${gain})")
+endif()
+foreach(f codesign.json pareto.json history.jsonl report.html settings.json)
+  if(NOT EXISTS ${WORK}/${f})
+    message(FATAL_ERROR "missing output ${f}")
+  endif()
+endforeach()
