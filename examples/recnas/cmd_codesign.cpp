@@ -21,7 +21,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -138,14 +140,48 @@ json cost_json(const cd::pim_cost& c, double logloss) {
           {"latency_ns", c.latency_ns}, {"area_mm2", c.area_mm2}, {"tiles", c.tiles}};
 }
 
+/// The PIM cost model of a preset: its architecture family is a type (the policies of
+/// pim::*_architecture), chosen here by name at run time.
+class preset_costs {
+ public:
+  pim::pim_config config;
+  template <class CS, class Arch>
+  static preset_costs make(pim::pim_config base) {
+    auto p = std::make_shared<cd::pim_evaluator<CS, Arch>>(base);
+    preset_costs r;
+    r.config = std::move(base);
+    r.fn_ = [p](const cd::candidate& c, const sn::data_shape& s, bool keep_chip) {
+      return p->cost(c, s, keep_chip);
+    };
+    return r;
+  }
+  [[nodiscard]] cd::pim_cost cost(const cd::candidate& c, const sn::data_shape& s,
+                                  bool keep_chip = false) const {
+    return fn_(c, s, keep_chip);
+  }
+
+ private:
+  std::function<cd::pim_cost(const cd::candidate&, const sn::data_shape&, bool)> fn_;
+};
+
+template <class CS>
+preset_costs preset_costs_of(const std::string& name) {
+  if (name == "neurosim")
+    return preset_costs::make<CS, pim::neurosim_architecture>(pim::neurosim_preset());
+  if (name == "mnsim") return preset_costs::make<CS, pim::mnsim_architecture>(pim::mnsim_preset());
+  if (name == "puma") return preset_costs::make<CS, pim::puma_architecture>(pim::puma_preset());
+  if (name == "isaac") return preset_costs::make<CS, pim::isaac_architecture>(pim::isaac_preset());
+  throw recnas::input_error("", 0, "--pim-preset",
+                            "unknown preset \"" + name + "\" (isaac, neurosim, mnsim, puma)");
+}
+
 template <class S>
 void run(const codesign_args& o) {
   using CS = cd::space<S>;
   const auto t_start = std::chrono::steady_clock::now();
   const budget bud = budget_of(o.budget);
-  if (o.preset != "isaac")
-    throw recnas::input_error("", 0, "--pim-preset", "only \"isaac\" is wired to codesign yet");
-  const pim::pim_config preset = pim::isaac_preset();
+  const preset_costs pe = preset_costs_of<CS>(o.preset);
+  const pim::pim_config& preset = pe.config;
   const fs::path out = o.out;
   fs::create_directories(out);
   {  // the settings a resumed run must share
@@ -232,7 +268,6 @@ void run(const codesign_args& o) {
   phases["arch_search_s"] = seconds_since(t_arch);
   const cd::candidate baseline{
       base_arch, cd::baseline_knobs<CS>(preset, o.baseline_weight_bits, o.baseline_act_bits)};
-  cd::pim_evaluator<CS> pe(preset);
   // The baseline runs on the preset's chip (ISAAC: 168 tiles), which the naive mapping fills
   // with replicas; on a chip sized to its mapping like the candidates' (also reported) it is as
   // costly in energy but about 5x slower, which would inflate the latency gain (codesign.md).
@@ -572,8 +607,8 @@ const recnas_cli::register_command reg{
        app.add_option("--space", a->space, "nasrec-full or nasrec-small")
            ->check(CLI::IsMember({"nasrec-full", "nasrec-small"}))
            ->capture_default_str();
-       app.add_option("--pim-preset", a->preset, "PIM preset (isaac)")
-           ->check(CLI::IsMember({"isaac"}))
+       app.add_option("--pim-preset", a->preset, "PIM chip: isaac, neurosim, mnsim or puma")
+           ->check(CLI::IsMember({"isaac", "neurosim", "mnsim", "puma"}))
            ->capture_default_str();
        app.add_option("--data", a->data,
                       "criteo:PATH | avazu:PATH | kdd:PATH | cache:PATH | synthetic[:rows=N]")
