@@ -7,6 +7,7 @@
 // kernels run at, bench/support/eigen_twin.hpp; label "Eigen AVX512" / "Eigen AVX2") and
 // BM_eigen_sse2_gemm_{fwd,bwd}/... (Eigen with the project's default flags, for reference).
 // Baselines for the embedding kernels: BM_memcpy_bandwidth, BM_random_row_copy.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -26,6 +27,7 @@
 #include <recnas/kernels/embedding.hpp>
 #include <recnas/kernels/gemm.hpp>
 #include <recnas/kernels/interaction.hpp>
+#include <recnas/kernels/optim.hpp>
 #include <recnas/kernels/token_linear.hpp>
 #include <recnas/parallel/threads.hpp>
 
@@ -567,6 +569,54 @@ void BM_softmax(benchmark::State& state) {
   state.SetLabel(isa_label());
 }
 BENCHMARK(BM_softmax)->Args({512 * 8 * 27, 27})->UseRealTime();
+
+// -------------------------------------------------------------------------------- optimizer
+// BM_adagrad/<n>/<scalar>: the dense Adagrad update over n parameters (the DLRM's 0.84 M dense
+// parameters and 16-float embedding rows), the kernel vs the scalar loop it replaced (sqrt and
+// division per element, not vectorized by the compiler). Bytes: w, s read and written, g read.
+
+void BM_adagrad(benchmark::State& state) {
+  const index n = state.range(0);
+  const bool scalar = state.range(1) != 0;
+  auto w = random_buffer(n, 1), g = random_buffer(n, 2), s = random_buffer(n, 3);
+  for (index i = 0; i < n; ++i) s.data()[i] = std::abs(s.data()[i]);
+  for (auto _ : state) {
+    if (scalar) {
+      float* wp = w.data();
+      float* sp = s.data();
+      const float* gp = g.data();
+      for (index i = 0; i < n; ++i) {
+        const float gi = gp[i] + 0.0f * wp[i];
+        sp[i] += gi * gi;
+        wp[i] -= 1e-6f * gi / (std::sqrt(sp[i]) + 1e-2f);
+      }
+    } else {
+      rk::adagrad_update(w.data(), g.data(), s.data(), n, 1e-6f, 1e-2f, 0.0f);
+    }
+    benchmark::DoNotOptimize(w.data());
+  }
+  set_bandwidth(state, 5.0 * static_cast<double>(n) * sizeof(float));
+  state.SetLabel(scalar ? "scalar loop" : isa_label());
+}
+BENCHMARK(BM_adagrad)->ArgsProduct({{16, 842017}, {0, 1}})->UseRealTime();
+
+void BM_sum_squares(benchmark::State& state) {
+  const index n = state.range(0);
+  const bool scalar = state.range(1) != 0;
+  auto x = random_buffer(n, 1);
+  for (auto _ : state) {
+    double v = 0.0;
+    if (scalar) {
+      for (index i = 0; i < n; ++i) v += static_cast<double>(x.data()[i]) * x.data()[i];
+    } else {
+      v = rk::sum_squares(x.data(), n);
+    }
+    benchmark::DoNotOptimize(v);
+  }
+  set_bandwidth(state, static_cast<double>(n) * sizeof(float));
+  state.SetLabel(scalar ? "scalar loop" : isa_label());
+}
+BENCHMARK(BM_sum_squares)->ArgsProduct({{842017}, {0, 1}})->UseRealTime();
 
 // -------------------------------------------------------------------------------- attention
 // BM_attention/<batch>/<tokens>/<heads>/<backward>/<threads>, E = 16. FLOPs: 4*T*T*E per example

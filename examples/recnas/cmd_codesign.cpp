@@ -31,6 +31,7 @@
 
 #include <recnas/codesign/evaluate.hpp>
 #include <recnas/codesign/space.hpp>
+#include <recnas/codesign/supernet_qat.hpp>
 #include <recnas/data/data.hpp>
 #include <recnas/data/spec.hpp>
 #include <recnas/io/report.hpp>
@@ -73,6 +74,7 @@ struct codesign_args {
   int baseline_act_bits = 8;
   double tolerance = 0.002;
   double supernet_lr = recnas_cli::reference_supernet_lr;
+  double supernet_float_share = 0.25;  // 1: the supernet trains in float only
   int threads = 2;
   int seeds = 1;
   int validate_top = -1;  // -1: the budget's
@@ -166,13 +168,9 @@ class preset_costs {
 
 template <class CS>
 preset_costs preset_costs_of(const std::string& name) {
-  if (name == "neurosim")
-    return preset_costs::make<CS, pim::neurosim_architecture>(pim::neurosim_preset());
-  if (name == "mnsim") return preset_costs::make<CS, pim::mnsim_architecture>(pim::mnsim_preset());
-  if (name == "puma") return preset_costs::make<CS, pim::puma_architecture>(pim::puma_preset());
-  if (name == "isaac") return preset_costs::make<CS, pim::isaac_architecture>(pim::isaac_preset());
-  throw recnas::input_error("", 0, "--pim-preset",
-                            "unknown preset \"" + name + "\" (isaac, neurosim, mnsim, puma)");
+  return recnas_cli::visit_preset(name, []<class Arch>(pim::pim_config cfg) {
+    return preset_costs::make<CS, Arch>(std::move(cfg));
+  });
 }
 
 template <class S>
@@ -193,7 +191,8 @@ void run(const codesign_args& o) {
                      {"baseline_bits", {o.baseline_weight_bits, o.baseline_act_bits}},
                      {"tolerance", o.tolerance},
                      {"seed", o.seed},
-                     {"supernet_lr", o.supernet_lr}};
+                     {"supernet_lr", o.supernet_lr},
+                     {"supernet_float_share", o.supernet_float_share}};
     recnas_cli::check_settings(out, settings);
   }
   std::fprintf(stderr, "recnas codesign: space %s, preset %s, data %s, budget %s, out %s\n",
@@ -214,8 +213,12 @@ void run(const codesign_args& o) {
   };
 
   // ---- 1. supernet ---------------------------------------------------------------------------
-  sn::supernet<S> super(shape, {.layernorm = true}, o.seed);
-  recnas_cli::train_supernet(super, d, 1, bud.retrain.batch_size,
+  // The architecture-only baseline is what `recnas search` finds, on a supernet trained in
+  // float. The co-search then scores candidates at their precisions on a second supernet,
+  // trained the same way but quantization-aware (built once the first is released).
+  auto super =
+      std::make_unique<sn::supernet<S>>(shape, sn::model_options{.layernorm = true}, o.seed);
+  recnas_cli::train_supernet(*super, d, 1, bud.retrain.batch_size,
                              tr::path_strategy::single_op_any_connection, o.threads, o.seed,
                              out / "supernet.ck", phases, ctx, o.supernet_lr);
 
@@ -225,8 +228,8 @@ void run(const codesign_args& o) {
   double base_search_loss = 0;
   std::int64_t arch_evals = 0;
   std::vector<std::pair<sn::architecture, double>> arch_seen;  // arch-only history: logloss
-  rs::supernet_evaluator<S> aev(super, data, train_rows, val_rows, bud.eval);
-  if (!o.baseline_arch.empty()) {
+  if (rs::supernet_evaluator<S> aev(*super, data, train_rows, val_rows, bud.eval);
+      !o.baseline_arch.empty()) {
     base_arch = sn::read_architecture<S>(o.baseline_arch);
     base_search_loss = aev.evaluate(base_arch).logloss;
   } else {
@@ -274,11 +277,34 @@ void run(const codesign_args& o) {
   const auto base_cost = pe.cost(baseline, shape, /*keep_chip=*/true);
   const auto base_sized_chip = pe.cost(baseline, shape);
 
-  // ---- 3. co-search ---------------------------------------------------------------------------
+  // ---- 3. the quantization-aware supernet (most steps at sampled weight precisions) ----------
+  if (o.supernet_float_share < 1.0) {
+    super.reset();
+    super = std::make_unique<sn::supernet<S>>(shape, sn::model_options{.layernorm = true}, o.seed);
+    cd::supernet_quantizer<CS> squant(*super);
+    const cd::precision_sampling psample{.float_share = o.supernet_float_share, .seed = o.seed};
+    std::int64_t quantized_steps = 0;
+    recnas_cli::supernet_pass pass{.label = "supernet-qat"};
+    pass.before = [&](std::int64_t step, const sn::architecture& a) {
+      const auto bits = cd::sample_weight_bits<CS>(psample, step);
+      if (bits.empty()) return;
+      squant.quantize(a, bits);
+      ++quantized_steps;
+    };
+    pass.after = [&] { squant.restore(); };
+    json qp = json::object();
+    recnas_cli::train_supernet(*super, d, 1, bud.retrain.batch_size,
+                               tr::path_strategy::single_op_any_connection, o.threads, o.seed,
+                               out / "supernet_qat.ck", qp, ctx, o.supernet_lr, pass);
+    phases["supernet_qat_s"] = qp["supernet_s"];
+    phases["supernet_qat_quantized_steps"] = quantized_steps;
+  }
+
+  // ---- 4. co-search ---------------------------------------------------------------------------
   const auto t_co = std::chrono::steady_clock::now();
   cd::domain<CS> dom;
   dom.anchor = base_arch;  // after the seeds, half the draws start near the arch-only winner
-  cd::quantized_evaluator<CS> qev(super, data, train_rows, val_rows, bud.eval);
+  cd::quantized_evaluator<CS> qev(*super, data, train_rows, val_rows, bud.eval);
   // the reference logloss is the baseline's under the same (quantized) evaluation as the
   // candidates, so the baseline seed is feasible by construction
   const double base_q_loss = [&] {
@@ -372,6 +398,10 @@ void run(const codesign_args& o) {
     // diverged on the Avazu sample at this learning rate (test logloss > 1000)
     sn::subnet<S> net(c.arch, shape, {.layernorm = true}, seed + 1);
     auto fo = bud.retrain;
+    // as `recnas search` re-trains: on small samples (the Criteo and Avazu ones give 12-15
+    // steps of 512) batch 256 and enough epochs for >= 80 steps; at 15 steps the test logloss
+    // of one model varied by 0.05 between re-training seeds
+    recnas_cli::adapt_recipe(fo, train_rows.size());
     fo.threads = o.threads;
     fo.seed = seed;
     cd::qat_shadow<CS, sn::subnet<S>> qat(net, c.hw);
@@ -416,13 +446,24 @@ void run(const codesign_args& o) {
   json validation = json::array();
   double base_val = NAN;
   {
-    std::vector<const rs::scored<cd::candidate>*> top;
+    // One per model: candidates that differ only in knobs accuracy does not see (crossbar,
+    // ADC, mapping, spare tiles), or only in blocks that do not reach the head, would re-train
+    // to the same logloss; keep the best-scoring one. Such candidates have the same search
+    // logloss to the last bit (a pure function of the model), distinct models practically never.
+    auto same_model = [](const rs::scored<cd::candidate>& x, const rs::scored<cd::candidate>& y) {
+      return x.eval.objectives[1] == y.eval.objectives[1] ||
+             (x.candidate.arch == y.candidate.arch &&
+              x.candidate.hw.weight_bits == y.candidate.hw.weight_bits &&
+              x.candidate.hw.act_bits == y.candidate.hw.act_bits);
+    };
+    std::vector<const rs::scored<cd::candidate>*> feasible, top;
     for (const auto& r : outcome.history)
-      if (r.eval.feasible &&
-          std::none_of(top.begin(), top.end(), [&](const auto* t) { return t->hash == r.hash; }))
-        top.push_back(&r);
-    std::sort(top.begin(), top.end(),
-              [](const auto* x, const auto* y) { return rs::better(x->eval, y->eval); });
+      if (r.eval.feasible) feasible.push_back(&r);
+    std::stable_sort(feasible.begin(), feasible.end(),
+                     [](const auto* x, const auto* y) { return rs::better(x->eval, y->eval); });
+    for (const auto* r : feasible)
+      if (std::none_of(top.begin(), top.end(), [&](const auto* t) { return same_model(*t, *r); }))
+        top.push_back(r);
     const auto k =
         static_cast<std::size_t>(o.validate_top >= 0 ? o.validate_top : bud.validate_top);
     if (top.size() > k) top.resize(k);
@@ -625,9 +666,11 @@ const recnas_cli::register_command reg{
                       "activation precision of the baseline deployment")
            ->check(CLI::Range(2, 16))
            ->capture_default_str();
-       app.add_option("--supernet-lr", a->supernet_lr,
-                      "peak Adagrad learning rate of supernet training (reference: 0.12)")
-           ->check(CLI::PositiveNumber)
+       recnas_cli::add_supernet_lr_option(app, a->supernet_lr);
+       app.add_option("--supernet-float-share", a->supernet_float_share,
+                      "share of supernet training steps in float; the others fake-quantize the "
+                      "sampled path's weights at sampled precisions (1: float only)")
+           ->check(CLI::Range(0.0, 1.0))
            ->capture_default_str();
        app.add_option("--validate-top", a->validate_top,
                       "feasible candidates re-trained and checked on validation before the "

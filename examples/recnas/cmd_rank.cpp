@@ -113,10 +113,7 @@ const recnas_cli::register_command reg{
        app.add_option("--budget", a->budget,
                       "tiny | small | paper | N (sets the evaluation recipe)")
            ->capture_default_str();
-       app.add_option("--supernet-lr", a->supernet_lr,
-                      "peak Adagrad learning rate of supernet training (reference: 0.12)")
-           ->check(CLI::PositiveNumber)
-           ->capture_default_str();
+       recnas_cli::add_supernet_lr_option(app, a->supernet_lr);
        app.add_option("--sampling", a->sampling, "default, single-path or any-path")
            ->capture_default_str();
        app.add_option("--subnets", a->subnets, "random subnets to compare")

@@ -144,17 +144,11 @@ constraint parse_constraint(const std::string& s) {
 template <class S>
 rs::any_cost_model pim_cost_of(const std::string& preset, const std::string& mapping,
                                const sn::data_shape& shape) {
-  auto make = [&]<class Arch>(pim::pim_config cfg) {
+  return recnas_cli::visit_preset(preset, [&]<class Arch>(pim::pim_config cfg) {
     if (mapping == "pim-aware")
       return rs::any_cost_model(rs::pim_cost<S, Arch, pim::pim_aware_mapping>(shape, cfg));
     return rs::any_cost_model(rs::pim_cost<S, Arch, pim::naive_mapping>(shape, cfg));
-  };
-  if (preset == "neurosim")
-    return make.template operator()<pim::neurosim_architecture>(pim::neurosim_preset());
-  if (preset == "puma") return make.template operator()<pim::puma_architecture>(pim::puma_preset());
-  if (preset == "mnsim")
-    return make.template operator()<pim::mnsim_architecture>(pim::mnsim_preset());
-  return make.template operator()<pim::isaac_architecture>(pim::isaac_preset());
+  });
 }
 
 template <class S>
@@ -541,10 +535,7 @@ const recnas_cli::register_command reg{
        app.add_option("--objectives", a->objectives,
                       "logloss[,flops][,params][,latency][,pim-energy][,pim-latency][,pim-area]")
            ->capture_default_str();
-       app.add_option("--supernet-lr", a->supernet_lr,
-                      "peak Adagrad learning rate of supernet training (reference: 0.12)")
-           ->check(CLI::PositiveNumber)
-           ->capture_default_str();
+       recnas_cli::add_supernet_lr_option(app, a->supernet_lr);
        app.add_option("--sampling", a->sampling,
                       "supernet path sampling: default, single-path, any-path")
            ->capture_default_str();

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,6 +15,8 @@
 
 #include <recnas/data/data.hpp>
 #include <recnas/data/spec.hpp>
+#include <recnas/pim/config.hpp>
+#include <recnas/pim/policies.hpp>
 #include <recnas/search/driver.hpp>
 #include <recnas/search/nas.hpp>
 #include <recnas/search/strategies.hpp>
@@ -147,8 +150,8 @@ inline void check_settings(const fs::path& out, const json& settings) {
     if (!old.contains(k) || old[k] != v)
       throw recnas::input_error(sp.string(), 0, k,
                                 "this folder holds a run with " + k + " = " +
-                                    (old.contains(k) ? old[k].dump() : "?") + ", not " + v.dump() +
-                                    "; use another --out or the same settings");
+                                    (old.contains(k) ? old[k].dump() : "(not set)") + ", not " +
+                                    v.dump() + "; use another --out or the same settings");
 }
 
 /// A dataset with its AutoCTR 8:1:1 split (stratified 10-fold, seed 2018).
@@ -206,14 +209,46 @@ struct run_context {
 /// The reference's supernet learning rate (Adagrad, eps 1e-2, cosine with 10% warm-up).
 inline constexpr double reference_supernet_lr = 0.12;
 
+/// `--supernet-lr` (search, rank, codesign).
+inline void add_supernet_lr_option(CLI::App& app, double& lr) {
+  app.add_option("--supernet-lr", lr,
+                 "peak Adagrad learning rate of supernet training (reference: 0.12)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+/// fn.template operator()<Arch>(config) with the named PIM preset's architecture policies
+/// (a type) and its configuration: isaac, neurosim, mnsim or puma.
+template <class F>
+decltype(auto) visit_preset(const std::string& name, F&& fn) {
+  namespace pim = recnas::pim;
+  if (name == "isaac") return fn.template operator()<pim::isaac_architecture>(pim::isaac_preset());
+  if (name == "neurosim")
+    return fn.template operator()<pim::neurosim_architecture>(pim::neurosim_preset());
+  if (name == "mnsim") return fn.template operator()<pim::mnsim_architecture>(pim::mnsim_preset());
+  if (name == "puma") return fn.template operator()<pim::puma_architecture>(pim::puma_preset());
+  throw recnas::input_error("", 0, "--pim-preset",
+                            "unknown preset \"" + name + "\" (isaac, neurosim, mnsim, puma)");
+}
+
+/// A supernet training pass's progress label and optional work around each step (see
+/// train::fit_options::before_step).
+struct supernet_pass {
+  std::string label = "supernet";
+  std::function<void(std::int64_t, const sn::architecture&)> before;
+  std::function<void()> after;
+};
+
 /// Phase 1: supernet training (LayerNorm on, the chosen path sampling, full-path warm-up over
 /// the first 20% of steps), resumed from / checkpointed to `ck`.
 template <class S>
 void train_supernet(sn::supernet<S>& super, const split_data& d, int epochs,
                     recnas::index batch_size, tr::path_strategy sampling, int threads,
                     std::uint64_t seed, const fs::path& ck, json& phases, const run_context& ctx,
-                    double lr = reference_supernet_lr) {
+                    double lr = reference_supernet_lr, supernet_pass pass = {}) {
   tr::fit_options fo;
+  fo.before_step = std::move(pass.before);
+  fo.after_step = std::move(pass.after);
   fo.epochs = epochs;
   fo.batch_size = batch_size;
   fo.lr = lr;
@@ -228,7 +263,7 @@ void train_supernet(sn::supernet<S>& super, const split_data& d, int epochs,
   std::optional<progress> bar;
   double ema = 0;
   fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result& r) {
-    if (!bar) bar.emplace("supernet", static_cast<double>(total * fo.batch_size), "ex");
+    if (!bar) bar.emplace(pass.label, static_cast<double>(total * fo.batch_size), "ex");
     ema = ema == 0 ? r.loss : 0.97 * ema + 0.03 * r.loss;
     char extra[64];
     std::snprintf(extra, sizeof extra, "loss %.4f", ema);
@@ -239,11 +274,11 @@ void train_supernet(sn::supernet<S>& super, const split_data& d, int epochs,
       super, d.data, d.train,
       [&](std::int64_t step, recnas::rng& g) { return sampler.sample(g, step); }, fo);
   if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
-  if (fr.interrupted) ctx.interrupted_exit("supernet training");
+  if (fr.interrupted) ctx.interrupted_exit(pass.label + " training");
   phases["supernet_s"] = fr.seconds;
   phases["supernet_examples_per_s"] = fr.examples_per_s;
   if (fr.resumed && fr.steps_this_run == 0)
-    std::fprintf(stderr, "supernet: trained earlier (%lld steps), loaded from %s\n",
+    std::fprintf(stderr, "%s: trained earlier (%lld steps), loaded from %s\n", pass.label.c_str(),
                  static_cast<long long>(fr.steps), ck.c_str());
 }
 

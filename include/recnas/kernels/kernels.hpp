@@ -6,5 +6,6 @@
 #include "recnas/kernels/embedding.hpp"
 #include "recnas/kernels/gemm.hpp"
 #include "recnas/kernels/interaction.hpp"
+#include "recnas/kernels/optim.hpp"
 #include "recnas/kernels/peak.hpp"
 #include "recnas/kernels/token_linear.hpp"

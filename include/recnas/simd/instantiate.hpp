@@ -22,6 +22,7 @@
 #include "recnas/kernels/embedding.hpp"
 #include "recnas/kernels/gemm.hpp"
 #include "recnas/kernels/interaction.hpp"
+#include "recnas/kernels/optim.hpp"
 #include "recnas/kernels/peak.hpp"
 #include "recnas/kernels/token_linear.hpp"
 #include "recnas/simd/dispatch.hpp"
@@ -31,7 +32,7 @@ namespace recnas::simd {
 using dispatched_tables =
     std::tuple<kernels::peak_table, kernels::gemm_table, kernels::token_linear_table,
                kernels::embedding_table_k, kernels::interaction_table, kernels::elementwise_table,
-               kernels::attention_table>;
+               kernels::attention_table, kernels::optim_table>;
 
 template <class Arch>
 struct isa_registration {

@@ -125,6 +125,25 @@ double bce_with_logits(std::span<const T> logits, std::span<const float> labels,
   return loss / n;
 }
 
+/// A run of columns of a supernet weight that one architecture uses: rows [0, rows) of
+/// parameter entry `entry`, columns [col, col + width); they are columns
+/// [compact_col, compact_col + width) of entry `compact_entry` of the architecture's compact
+/// layout (the standalone subnet's).
+struct weight_run {
+  std::size_t compact_entry = 0;
+  std::size_t entry = 0;
+  index rows = 0;
+  index col = 0;
+  index compact_col = 0;
+  index width = 0;
+};
+/// The layer weights (and head) of one architecture inside a supernet, embedding tables aside:
+/// `compact` is the subnet's parameter layout, `runs` where each of its entries comes from.
+struct slice_map {
+  std::vector<param_entry> compact;
+  std::vector<weight_run> runs;
+};
+
 template <class S, class T = float>
 class network {
  public:
@@ -195,6 +214,20 @@ class network {
   /// The head's weight row and bias entries (candidate evaluation fine-tunes only these).
   [[nodiscard]] std::array<std::size_t, 2> head_entries() const noexcept {
     return {head_.first, head_.first + 1};
+  }
+  /// Where architecture `a`'s layer weights live in this supernet (shared layout only): the
+  /// entries of subnet<S>(a, *this) and the runs of supernet columns each one copies. This is
+  /// how weights are read or rewritten slice by slice without building the subnet (e.g.
+  /// fake-quantizing a sampled path's weights for one training step).
+  [[nodiscard]] slice_map active_slices(const architecture& a) const {
+    expects(kind_ == layout_kind::shared, "active_slices: a supernet (shared layout) maps slices");
+    const network layout(a, ds_, opts_, layout_only_t{});
+    slice_map m;
+    m.compact = layout.params_.entries();
+    layout.for_each_slice(*this, [&](std::size_t k, std::size_t kf, index cd, index cs, index w) {
+      m.runs.push_back({k, kf, m.compact[k].rows, cs, cd, w});
+    });
+    return m;
   }
   /// The sorted entry indices a backward of `a` in `mode` may write: exactly what
   /// workspace::touched() holds after it, computed without running (per operator slot: the
@@ -849,7 +882,18 @@ class network {
   }
 
   // ---- slices -------------------------------------------------------------------------------
-  void copy_slices_from(const network& super) {
+  struct layout_only_t {};
+  /// The compact layout of `a` without values (to map slices without allocating tables).
+  network(const architecture& a, const data_shape& ds, model_options opts, layout_only_t)
+      : ds_(ds), opts_(opts), kind_(layout_kind::compact), fixed_(a) {
+    build_compact(a);
+  }
+
+  /// Calls f(k, kf, dst_col, src_col, width) for every run of columns the compact entry k of
+  /// this layout takes from the supernet's entry kf (all k's rows, a prefix of kf's rows).
+  /// Every layer entry and the head are visited; embedding tables (whole tables) are not.
+  template <class F>
+  void for_each_slice(const network& super, F&& f) const {
     const architecture& a = *fixed_;
     const model_plan mp = make_plan<S>(a, ds_, opts_.layernorm);
     // Both layouts' segment columns come from the same builders on a shape-only workspace.
@@ -868,32 +912,26 @@ class network {
       set_parts(wc.sources[static_cast<std::size_t>(k + 1)], a, k, mp, exec_mode::sliced);
       super.set_parts(wsh.sources[static_cast<std::size_t>(k + 1)], a, k, mp, exec_mode::sliced);
     }
-    auto copy_range =
+    auto visit_range =
         [&](const slot_range& mine, const slot_range& theirs,
             const std::vector<ops::dense_seg<T>>& dc, const std::vector<ops::dense_seg<T>>& ds,
             const std::vector<ops::token_seg<T>>& tc, const std::vector<ops::token_seg<T>>& ts) {
           for (std::size_t k = 0; k < mine.count; ++k) {
             const auto& e = params_.entries()[mine.first + k];
-            const auto& f = super.params_.entries()[theirs.first + k];
+            const std::size_t kf = theirs.first + k;
             if (e.size() == 0) continue;
-            T* dst = params_.values().data() + e.offset;
-            const T* src = super.params_.values().data() + f.offset;
-            expects(e.rows <= f.rows, "slice rows inside the supernet's");
-            auto copy_cols = [&](index cd, index cs, index w) {
-              for (index r = 0; r < e.rows; ++r)
-                std::copy(src + r * f.cols + cs, src + r * f.cols + cs + w, dst + r * e.cols + cd);
-            };
+            expects(e.rows <= super.params_.entries()[kf].rows, "slice rows inside the supernet's");
             switch (e.decl.cols_map) {
               case ops::cols_kind::prefix:
-                copy_cols(0, 0, e.cols);
+                f(mine.first + k, kf, index{0}, index{0}, e.cols);
                 break;
               case ops::cols_kind::dense_in:
                 for (std::size_t q = 0; q < dc.size(); ++q)
-                  copy_cols(dc[q].col, ds[q].col, dc[q].width);
+                  f(mine.first + k, kf, dc[q].col, ds[q].col, dc[q].width);
                 break;
               case ops::cols_kind::token_in:
                 for (std::size_t q = 0; q < tc.size(); ++q)
-                  copy_cols(tc[q].col, ts[q].col, tc[q].tokens);
+                  f(mine.first + k, kf, tc[q].col, ts[q].col, tc[q].tokens);
                 break;
             }
           }
@@ -907,7 +945,7 @@ class network {
       const auto tc = token_segs(wc, i, b.sparse_in, false),
                  tsh = super.token_segs(wsh, i, b.sparse_in, false);
       auto one = [&](const slot_range& m, const slot_range& t) {
-        if (m.present) copy_range(m, t, dc, dsh, tc, tsh);
+        if (m.present) visit_range(m, t, dc, dsh, tc, tsh);
       };
       for_each_bit(b.dense_op_set(), [&](int o) {
         one(mine.dense[static_cast<std::size_t>(o)], theirs.dense[static_cast<std::size_t>(o)]);
@@ -918,25 +956,28 @@ class network {
       for (int m = 0; m < S::num_mergers; ++m)
         one(mine.merger[static_cast<std::size_t>(m)], theirs.merger[static_cast<std::size_t>(m)]);
     }
+    // Head: dense prefix, then the token parts; its bias.
+    const auto hc = head_segs(wc, false), hsh = super.head_segs(wsh, false);
+    for (std::size_t q = 0; q < hc.size(); ++q)
+      f(head_.first, super.head_.first, hc[q].col, hsh[q].col, hc[q].width);
+    f(head_.first + 1, super.head_.first + 1, index{0}, index{0}, index{1});
+  }
+
+  void copy_slices_from(const network& super) {
+    const T* sv = super.params_.values().data();
+    T* dv = params_.values().data();
+    for_each_slice(super, [&](std::size_t k, std::size_t kf, index cd, index cs, index w) {
+      const auto& e = params_.entries()[k];
+      const auto& g = super.params_.entries()[kf];
+      for (index r = 0; r < e.rows; ++r)
+        std::copy(sv + g.offset + r * g.cols + cs, sv + g.offset + r * g.cols + cs + w,
+                  dv + e.offset + r * e.cols + cd);
+    });
     // Embeddings: whole tables.
     for (std::size_t f = 0; f < emb_.size(); ++f) {
       const auto& e = params_.entries()[emb_[f]];
       const auto& g = super.params_.entries()[super.emb_[f]];
-      std::copy(super.params_.values().data() + g.offset,
-                super.params_.values().data() + g.offset + g.size(),
-                params_.values().data() + e.offset);
-    }
-    // Head: dense prefix, then the token parts.
-    {
-      const auto hc = head_segs(wc, false), hsh = super.head_segs(wsh, false);
-      const auto& e = params_.entries()[head_.first];
-      const auto& f = super.params_.entries()[super.head_.first];
-      T* dst = params_.values().data() + e.offset;
-      const T* src = super.params_.values().data() + f.offset;
-      for (std::size_t q = 0; q < hc.size(); ++q)
-        std::copy(src + hsh[q].col, src + hsh[q].col + hc[q].width, dst + hc[q].col);
-      params_.values()[params_.entries()[head_.first + 1].offset] =
-          super.params_.values()[super.params_.entries()[super.head_.first + 1].offset];
+      std::copy(sv + g.offset, sv + g.offset + g.size(), dv + e.offset);
     }
   }
 

@@ -40,6 +40,11 @@ struct fit_options {
   /// Called after every step (step, total steps, result); return false to stop (the state is
   /// checkpointed and fit returns with interrupted = true).
   std::function<bool(std::int64_t, std::int64_t, const step_result&)> on_step;
+  /// Optional, around every step: before_step(step, path) once the path is drawn, after_step()
+  /// right after the update, before checkpoints and on_step (quantization-aware supernet
+  /// training rewrites the path's weights between the two).
+  std::function<void(std::int64_t, const supernet::architecture&)> before_step;
+  std::function<void()> after_step;
 };
 
 struct fit_result {
@@ -112,7 +117,9 @@ fit_result fit(Net& net, const data::dataset& data, std::vector<std::uint32_t> t
       auto b = stream.next();
       if (!b) continue;  // epoch boundary
       const auto a = path(tr.steps(), g);
+      if (o.before_step) o.before_step(tr.steps(), a);
       const auto res = tr.step(a, as_ctr_batch(*b), b->labels);
+      if (o.after_step) o.after_step();
       loss_sum += res.loss;
       r.last_loss = res.loss;
       ++r.steps_this_run;

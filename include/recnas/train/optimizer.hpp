@@ -16,6 +16,7 @@
 #include "recnas/core/concepts.hpp"
 #include "recnas/core/error.hpp"
 #include "recnas/core/tensor.hpp"
+#include "recnas/kernels/optim.hpp"
 
 namespace recnas::train {
 
@@ -72,15 +73,8 @@ struct adagrad {
 
   void update(float* w, const float* g, std::array<float*, 1> state, index n, double lr,
               std::int64_t /*step*/) const noexcept {
-    const auto lrf = static_cast<float>(lr);
-    const auto epsf = static_cast<float>(eps);
-    const auto wd = static_cast<float>(common.weight_decay);
-    float* s = state[0];
-    for (index i = 0; i < n; ++i) {
-      const float gi = g[i] + wd * w[i];
-      s[i] += gi * gi;
-      w[i] -= lrf * gi / (std::sqrt(s[i]) + epsf);
-    }
+    kernels::adagrad_update(w, g, state[0], n, static_cast<float>(lr), static_cast<float>(eps),
+                            static_cast<float>(common.weight_decay));
   }
 };
 
@@ -176,9 +170,7 @@ void apply_rows(const O& opt, float* table, index width, const std::int64_t* row
 /// Global L2 norm of several gradient spans, in double.
 [[nodiscard]] inline double global_norm(std::span<const std::span<const float>> grads) noexcept {
   double sq = 0.0;
-  for (auto g : grads) {
-    for (float v : g) sq += static_cast<double>(v) * static_cast<double>(v);
-  }
+  for (auto g : grads) sq += kernels::sum_squares(g.data(), static_cast<index>(g.size()));
   return std::sqrt(sq);
 }
 
@@ -186,16 +178,12 @@ void apply_rows(const O& opt, float* table, index width, const std::int64_t* row
 /// returns the norm before clipping.
 inline double clip_global_norm(std::span<const std::span<float>> grads, double max_norm) noexcept {
   double sq = 0.0;
-  for (auto g : grads) {
-    for (float v : g) sq += static_cast<double>(v) * static_cast<double>(v);
-  }
+  for (auto g : grads) sq += kernels::sum_squares(g.data(), static_cast<index>(g.size()));
   const double norm = std::sqrt(sq);
   const double coef = max_norm / (norm + 1e-6);
   if (coef < 1.0) {
     const auto c = static_cast<float>(coef);
-    for (auto g : grads) {
-      for (float& v : g) v *= c;
-    }
+    for (auto g : grads) kernels::scale(g.data(), static_cast<index>(g.size()), c);
   }
   return norm;
 }

@@ -21,6 +21,7 @@
 #include "recnas/core/rng.hpp"
 #include "recnas/data/block.hpp"
 #include "recnas/data/schema.hpp"
+#include "recnas/kernels/optim.hpp"
 #include "recnas/supernet/network.hpp"
 #include "recnas/train/checkpoint.hpp"
 #include "recnas/train/metrics.hpp"
@@ -167,16 +168,15 @@ class trainer {
   double clip() {
     double sq = 0.0;
     for_each_grad_span([&](std::span<float> s) {
-      for (float v : s) sq += static_cast<double>(v) * v;
+      sq += kernels::sum_squares(s.data(), static_cast<index>(s.size()));
     });
     const double norm = std::sqrt(sq);
     if (o_.clip_norm > 0) {
       const double coef = o_.clip_norm / (norm + 1e-6);
       if (coef < 1.0) {
         const auto c = static_cast<float>(coef);
-        for_each_grad_span([&](std::span<float> s) {
-          for (float& v : s) v *= c;
-        });
+        for_each_grad_span(
+            [&](std::span<float> s) { kernels::scale(s.data(), static_cast<index>(s.size()), c); });
       }
     }
     return norm;
@@ -193,10 +193,20 @@ class trainer {
                   step_);
       std::fill(g + e.offset, g + e.offset + n, 0.0f);
     }
+    // Embedding rows are scattered over large tables: each row's weight, gradient and optimizer
+    // state usually come from DRAM, so the rows a few iterations ahead are prefetched.
+    constexpr std::size_t ahead = 4;
     for (std::size_t t = 0; t < rows_.size(); ++t) {
       const auto& e = es[net_->embedding_entry(static_cast<index>(t))];
-      for (auto r : rows_[t]) {
-        const auto off = static_cast<index>(e.offset) + r * e.cols;
+      const auto& rows = rows_[t];
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (i + ahead < rows.size()) {
+          const auto next = static_cast<index>(e.offset) + rows[i + ahead] * e.cols;
+          __builtin_prefetch(w + next, 1);
+          __builtin_prefetch(g + next, 1);
+          for (float* s : state_.at(next)) __builtin_prefetch(s, 1);
+        }
+        const auto off = static_cast<index>(e.offset) + rows[i] * e.cols;
         opt_.update(w + off, g + off, state_.at(off), e.cols, lr, step_);
         std::fill(g + off, g + off + e.cols, 0.0f);
       }

@@ -11,6 +11,8 @@
 #include <recnas/train/fit.hpp>
 #include <recnas/train/sampling.hpp>
 
+#include "synthetic_rows.hpp"
+
 namespace sn = recnas::supernet;
 namespace rs = recnas::search;
 namespace tr = recnas::train;
@@ -19,17 +21,8 @@ namespace dt = recnas::data;
 namespace {
 using S = sn::nasrec_small;
 
-dt::dataset data_of(std::int64_t rows) {
-  dt::synthetic_config c;
-  c.seed = 3;
-  c.cardinalities = std::vector<std::int64_t>(26, 100);
-  return dt::dataset::synthetic(c, rows, true);
-}
-std::vector<std::uint32_t> range_rows(std::uint32_t b, std::uint32_t e) {
-  std::vector<std::uint32_t> r(e - b);
-  std::iota(r.begin(), r.end(), b);
-  return r;
-}
+dt::dataset data_of(std::int64_t rows) { return recnas_test::synthetic_rows(rows, 3); }
+using recnas_test::range_rows;
 }  // namespace
 
 TEST_CASE("the head view reproduces the supernet's logits") {

@@ -14,23 +14,16 @@
 #include <recnas/train/fit.hpp>
 #include <recnas/train/sampling.hpp>
 
+#include "synthetic_rows.hpp"
+
 namespace sn = recnas::supernet;
 namespace tr = recnas::train;
 namespace dt = recnas::data;
 
 namespace {
 
-dt::dataset small_synthetic(std::int64_t rows) {
-  dt::synthetic_config c;
-  c.seed = 7;
-  c.cardinalities = std::vector<std::int64_t>(26, 200);
-  return dt::dataset::synthetic(c, rows, true);
-}
-std::vector<std::uint32_t> range_rows(std::uint32_t begin, std::uint32_t end) {
-  std::vector<std::uint32_t> r(end - begin);
-  std::iota(r.begin(), r.end(), begin);
-  return r;
-}
+dt::dataset small_synthetic(std::int64_t rows) { return recnas_test::synthetic_rows(rows, 7, 200); }
+using recnas_test::range_rows;
 double trivial_logloss(const dt::dataset& d, const std::vector<std::uint32_t>& rows) {
   const auto y = d.labels();
   double p = 0;
