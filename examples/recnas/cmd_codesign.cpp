@@ -73,8 +73,10 @@ struct codesign_args {
   int baseline_weight_bits = 8;
   int baseline_act_bits = 8;
   double tolerance = 0.002;
+  std::vector<double> objective_weights{1.0, 0.5, 0.5};  // energy, latency, FLOPs
   double supernet_lr = recnas_cli::reference_supernet_lr;
-  double supernet_float_share = 0.25;  // 1: the supernet trains in float only
+  double supernet_float_share = 0.25;              // 1: the supernet trains in float only
+  std::string supernet_activations = "quantized";  // or "float": weights-only QAT
   int threads = 2;
   int seeds = 1;
   int validate_top = -1;  // -1: the budget's
@@ -190,9 +192,11 @@ void run(const codesign_args& o) {
                      {"baseline_arch", o.baseline_arch},
                      {"baseline_bits", {o.baseline_weight_bits, o.baseline_act_bits}},
                      {"tolerance", o.tolerance},
+                     {"objective_weights", o.objective_weights},
                      {"seed", o.seed},
                      {"supernet_lr", o.supernet_lr},
-                     {"supernet_float_share", o.supernet_float_share}};
+                     {"supernet_float_share", o.supernet_float_share},
+                     {"supernet_activations", o.supernet_activations}};
     recnas_cli::check_settings(out, settings);
   }
   std::fprintf(stderr, "recnas codesign: space %s, preset %s, data %s, budget %s, out %s\n",
@@ -282,13 +286,15 @@ void run(const codesign_args& o) {
     super.reset();
     super = std::make_unique<sn::supernet<S>>(shape, sn::model_options{.layernorm = true}, o.seed);
     cd::supernet_quantizer<CS> squant(*super);
-    const cd::precision_sampling psample{.float_share = o.supernet_float_share, .seed = o.seed};
+    const cd::precision_sampling psample{.float_share = o.supernet_float_share,
+                                         .seed = o.seed,
+                                         .activations = o.supernet_activations == "quantized"};
     std::int64_t quantized_steps = 0;
     recnas_cli::supernet_pass pass{.label = "supernet-qat"};
     pass.before = [&](std::int64_t step, const sn::architecture& a) {
-      const auto bits = cd::sample_weight_bits<CS>(psample, step);
-      if (bits.empty()) return;
-      squant.quantize(a, bits);
+      const auto p = cd::sample_precisions<CS>(psample, step);
+      if (p.is_float()) return;
+      squant.quantize(a, p);
       ++quantized_steps;
     };
     pass.after = [&] { squant.restore(); };
@@ -341,7 +347,10 @@ void run(const codesign_args& o) {
                                    .ref_energy_pj = base_cost.energy_pj,
                                    .ref_latency_ns = base_cost.latency_ns,
                                    .ref_mflops = base_cost.mflops,
-                                   .tolerance = o.tolerance};
+                                   .tolerance = o.tolerance,
+                                   .w_energy = o.objective_weights[0],
+                                   .w_latency = o.objective_weights[1],
+                                   .w_flops = o.objective_weights[2]};
   const std::vector<std::string> names{"score",      "logloss",  "energy_pj",
                                        "latency_ns", "area_mm2", "mflops"};
   const fs::path hist = out / "history.jsonl";
@@ -672,6 +681,12 @@ const recnas_cli::register_command reg{
                       "sampled path's weights at sampled precisions (1: float only)")
            ->check(CLI::Range(0.0, 1.0))
            ->capture_default_str();
+       app.add_option("--supernet-activations", a->supernet_activations,
+                      "in the quantized supernet steps, also fake-quantize the activations "
+                      "(dense inputs, embedding rows, head input) at a sampled precision "
+                      "(quantized), or keep them float (float: weights only)")
+           ->check(CLI::IsMember({"quantized", "float"}))
+           ->capture_default_str();
        app.add_option("--validate-top", a->validate_top,
                       "feasible candidates re-trained and checked on validation before the "
                       "winner is chosen (default: 2 at tiny, 4 otherwise; 0 or 1: the best "
@@ -680,6 +695,13 @@ const recnas_cli::register_command reg{
        app.add_option("--tolerance", a->tolerance,
                       "feasible: supernet logloss <= baseline's + this")
            ->check(CLI::Range(0.0, 1.0))
+           ->capture_default_str();
+       app.add_option("--objective-weights", a->objective_weights,
+                      "weights of log energy, log latency and log FLOPs (relative to the "
+                      "baseline) in the co-search's score, e.g. 1,0.5,0.5")
+           ->expected(3)
+           ->delimiter(',')
+           ->check(CLI::NonNegativeNumber)
            ->capture_default_str();
        app.add_option("--seeds", a->seeds, "re-training seeds (test logloss is their mean)")
            ->check(CLI::Range(1, 10))

@@ -22,3 +22,9 @@ set_tests_properties(cli.codesign_neurosim PROPERTIES LABELS cli TIMEOUT 600
 add_test(NAME cli.codesign_bad_budget
          COMMAND recnas_cli codesign --budget 3 --out "${CMAKE_CURRENT_BINARY_DIR}/codesign-bad")
 set_tests_properties(cli.codesign_bad_budget PROPERTIES LABELS cli WILL_FAIL ON)
+# the score's weights are three numbers: a wrong count is a clear error naming the option
+add_test(NAME cli.codesign_bad_objective_weights
+         COMMAND recnas_cli codesign --objective-weights 1,2
+                 --out "${CMAKE_CURRENT_BINARY_DIR}/codesign-bad")
+set_tests_properties(cli.codesign_bad_objective_weights PROPERTIES LABELS cli
+  PASS_REGULAR_EXPRESSION "--objective-weights: At least 3 required")

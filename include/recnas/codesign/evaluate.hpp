@@ -49,6 +49,18 @@ inline void quantize_in_place(float* x, index n, int bits) {
   return !e.embedding && e.rows > 0 && (e.cols > 1 || e.name == "head.W");
 }
 
+/// The bits a layer parameter is quantized at given per-block weight bits (the head's last):
+/// block i's crossbar matrices at weight_bits[i], the head's weight vector at the last entry,
+/// 0 (stays float) for everything else (biases, LayerNorm, embedding tables).
+template <class CS>
+[[nodiscard]] int weight_bits_of(const supernet::param_entry& e,
+                                 const std::vector<int>& weight_bits) {
+  if (!is_crossbar_weight(e)) return 0;
+  const int blk = block_of_param(e.name);
+  return blk >= 0 && blk < CS::num_blocks ? weight_bits[static_cast<std::size_t>(blk)]
+                                          : weight_bits.back();
+}
+
 /// Fake-quantizes the weights of `net` (a standalone subnet) at the candidate's precisions and
 /// its embedding tables at the activation precision (their rows are the first crossbars'
 /// inputs). Returns the number of values quantized.
@@ -58,14 +70,7 @@ index quantize_weights(Net& net, const hw_knobs& h) {
   float* v = p.values().data();
   index done = 0;
   for (const auto& e : p.entries()) {
-    int bits = 0;
-    if (e.embedding) {
-      bits = h.act_bits;
-    } else if (is_crossbar_weight(e)) {
-      const int blk = block_of_param(e.name);
-      bits = blk >= 0 && blk < CS::num_blocks ? h.weight_bits[static_cast<std::size_t>(blk)]
-                                              : h.weight_bits.back();
-    }
+    const int bits = e.embedding ? h.act_bits : weight_bits_of<CS>(e, h.weight_bits);
     if (bits == 0) continue;
     quantize_in_place(v + e.offset, e.size(), bits);
     done += e.size();

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "recnas/core/quantize.hpp"
 #include "recnas/core/tensor.hpp"
 #include "recnas/ops/concepts.hpp"
 #include "recnas/ops/detail/math.hpp"
@@ -96,6 +97,10 @@ class workspace {
   exec_mode mode = exec_mode::sliced;
   bool have_forward = false;
   T* zeros = nullptr;  // masked mode: the stand-in for unselected sources
+  // Activation quantization: the head input's quantized copies (same layout as the last
+  // source's dense and token buffers), which the head's forward and backward read.
+  T* head_dense_q = nullptr;
+  T* head_tokens_q = nullptr;
 
   /// After backward: the sorted parameter-entry indices whose gradients it may have written
   /// (the running operators' non-empty slots at the executed widths, every embedding table,
@@ -137,6 +142,21 @@ struct weight_run {
   index compact_col = 0;
   index width = 0;
 };
+/// Activation fake quantization in the forward, for quantization-aware training: the values
+/// that reach the first crossbars from outside the network body (the raw dense features and
+/// each table's embedding rows) and the head's input, each on a signed min/max grid of `bits`
+/// bits (core/quantize.hpp), as co-design's evaluation quantizes them. Backward is the
+/// straight-through estimator: min/max grids never clip, so gradients pass unchanged, and the
+/// head's weight gradient sees the quantized input it multiplied.
+struct activation_quantization {
+  int bits = 0;  // 0: off
+  /// Per sparse feature, the range (max |value|) of its whole embedding table, as evaluation
+  /// quantizes whole tables; the grid always covers the batch's rows of the table too. Empty:
+  /// the batch's rows alone set each table's grid (what training uses, since scanning every
+  /// table at every step would cost more than the step).
+  std::vector<double> table_range;
+};
+
 /// The layer weights (and head) of one architecture inside a supernet, embedding tables aside:
 /// `compact` is the subnet's parameter layout, `runs` where each of its entries comes from.
 struct slice_map {
@@ -205,6 +225,26 @@ class network {
     T* g = grads.empty() ? params_.grads().data() : grads.data();
     expects(grads.empty() || grads.size() == params_.size(), "backward: gradient buffer layout");
     run_backward(a, ws, dlogits, g);
+  }
+
+  /// Quantize activations in every later forward (bits 0: stop). Not thread-safe against a
+  /// concurrent forward; set it between steps.
+  void quantize_activations(activation_quantization q) {
+    expects(q.bits == 0 || (q.bits >= 2 && q.bits <= 24),
+            "quantize_activations: 2..24 bits, or 0 for float");
+    expects(q.table_range.empty() || q.table_range.size() == emb_.size(),
+            "quantize_activations: one table range per sparse feature, or none");
+    aq_ = std::move(q);
+  }
+  [[nodiscard]] const activation_quantization& activation_quantizer() const noexcept { return aq_; }
+  /// Per sparse feature, max |value| of its embedding table.
+  [[nodiscard]] std::vector<double> embedding_ranges() const {
+    std::vector<double> r;
+    for (const auto k : emb_) {
+      const auto& e = params_.entries()[k];
+      r.push_back(value_range(params_.values().data() + e.offset, e.size(), true));
+    }
+    return r;
   }
 
   /// The entry index of embedding table f.
@@ -511,10 +551,11 @@ class network {
     const auto& src = ws.sources.back();
     std::vector<ops::dense_seg<T>> v;
     const index D = kind_ == layout_kind::shared ? S::max_dense_dim : src.width;
-    v.push_back(
-        {src.dense, grads ? src.gdense : nullptr, src.ld, masked(ws) ? src.ld : src.width, 0});
+    const T* dense = ws.head_dense_q != nullptr ? ws.head_dense_q : src.dense;
+    const T* tokens = ws.head_tokens_q != nullptr ? ws.head_tokens_q : src.tokens;
+    v.push_back({dense, grads ? src.gdense : nullptr, src.ld, masked(ws) ? src.ld : src.width, 0});
     for (const auto& pt : src.parts) {
-      v.push_back({src.tokens + pt.mem * ops::embed_dim,
+      v.push_back({tokens + pt.mem * ops::embed_dim,
                    grads ? src.gtokens + pt.mem * ops::embed_dim : nullptr, src.bs,
                    pt.count * ops::embed_dim, D + ops::embed_dim * pt.col});
     }
@@ -581,6 +622,7 @@ class network {
     ws.batch = batch.size;
     ws.input = &batch;
     ws.have_forward = false;
+    ws.head_dense_q = ws.head_tokens_q = nullptr;
     const index B = batch.size;
     const bool msk = mode == exec_mode::masked;
     ws.sources.assign(static_cast<std::size_t>(S::num_blocks + 1), {});
@@ -607,6 +649,10 @@ class network {
       for (index c = 0; c < stem.ld; ++c)
         stem.dense[b * stem.ld + c] = static_cast<T>(batch.dense(b, c));
     }
+    if (aq_.bits > 0) {
+      const index n = B * stem.ld;
+      fake_quant_forward(stem.dense, n, calibrate(stem.dense, n, aq_.bits, true), stem.dense);
+    }
     const index F = ds_.sparse_features();
     stem.bs = F * E;
     stem.tokens = ws.arena.alloc(B * stem.bs);
@@ -621,6 +667,7 @@ class network {
         std::copy(row, row + E, stem.tokens + b * stem.bs + f * E);
       }
     }
+    if (aq_.bits > 0) quantize_tokens(stem.tokens, stem.bs, B, F);
     // Blocks.
     for (int i = 0; i < S::num_blocks; ++i) {
       const auto& b = a.blocks[static_cast<std::size_t>(i)];
@@ -735,12 +782,45 @@ class network {
       });
     }
     // Head.
+    if (aq_.bits > 0) quantize_head_input(ws);
     const auto hs = head_segs(ws, false);
     const auto hr = refs(head_, nullptr);
     ws.logits.assign(static_cast<std::size_t>(B), T(0));
     ops::detail::linear_forward<T>(B, hs, hr[0].w, hr[0].cols, hr[1].w, 1, ws.logits.data(), 1);
     std::copy(ws.logits.begin(), ws.logits.end(), logits.begin());
     ws.have_forward = true;
+  }
+
+  // Each table's rows on its own grid: the table's known range widened by the batch's rows.
+  void quantize_tokens(T* x, index bs, index B, index F) const {
+    constexpr index E = ops::embed_dim;
+    for (index f = 0; f < F; ++f) {
+      double r = aq_.table_range.empty() ? 0.0 : aq_.table_range[static_cast<std::size_t>(f)];
+      for (index b = 0; b < B; ++b) r = std::max(r, value_range(x + b * bs + f * E, E, true));
+      const auto g = grid_for_range(r, aq_.bits, true);
+      for (index b = 0; b < B; ++b)
+        fake_quant_forward(x + b * bs + f * E, E, g, x + b * bs + f * E);
+    }
+  }
+  // One grid over the head's whole input (every segment), written to copies so that the
+  // blocks' backward still reads their own float outputs.
+  void quantize_head_input(workspace<T>& ws) const {
+    const index B = ws.batch;
+    const auto& src = ws.sources.back();
+    const auto hs = head_segs(ws, false);
+    double r = 0.0;
+    for (const auto& sg : hs)
+      for (index b = 0; b < B; ++b) r = std::max(r, value_range(sg.x + b * sg.ld, sg.width, true));
+    const auto g = grid_for_range(r, aq_.bits, true);
+    T* qd = ws.arena.alloc(B * src.ld);
+    T* qt = src.parts.empty() ? nullptr : ws.arena.alloc(B * src.bs);
+    for (std::size_t q = 0; q < hs.size(); ++q) {  // segment 0 is dense, then the token parts
+      T* dst = q == 0 ? qd : qt + src.parts[q - 1].mem * ops::embed_dim;
+      for (index b = 0; b < B; ++b)
+        fake_quant_forward(hs[q].x + b * hs[q].ld, hs[q].width, g, dst + b * hs[q].ld);
+    }
+    ws.head_dense_q = qd;
+    ws.head_tokens_q = qt;
   }
 
   static void mask_dense(T* y, index B, index ld, index d) {
@@ -989,6 +1069,7 @@ class network {
   std::vector<block_slots> slots_;
   std::vector<std::size_t> emb_;
   slot_range head_;
+  activation_quantization aq_;
 };
 
 }  // namespace recnas::supernet

@@ -55,3 +55,26 @@ TEST_CASE("clipping and the straight-through estimator") {
   CHECK(err.max_abs == doctest::Approx(1.125));
   CHECK_THROWS_AS((void)cd::calibrate(x.data(), 1, 1, true), recnas::contract_error);
 }
+
+TEST_CASE("rounding is to nearest, ties to even, as std::nearbyint") {
+  for (double v : {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 3.5000000000000004, 0.0,
+                   -0.0, 127.5, -127.5, 8388607.5, -8388608.5, 1e-300, 2.0, -3.0}) {
+    CHECK_MESSAGE(recnas::round_half_even(v) == std::nearbyint(v), v);
+  }
+  recnas::rng g(8);
+  int differ = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const double v = g.normal() * 300.0;
+    differ += recnas::round_half_even(v) != std::nearbyint(v) ? 1 : 0;
+  }
+  CHECK(differ == 0);
+  // values far outside the grid clip to its ends (rounding is exact only near the grid)
+  const recnas::quant_grid grid{4, true, 0.5};
+  const float x[4] = {1e30f, -1e30f, 3.74f, -3.76f};
+  float y[4];
+  recnas::fake_quant_forward(x, 4, grid, y);
+  CHECK(y[0] == 3.5f);
+  CHECK(y[1] == -3.5f);
+  CHECK(y[2] == 3.5f);
+  CHECK(y[3] == -3.5f);
+}

@@ -12,6 +12,8 @@
 #include <doctest/doctest.h>
 
 #include <recnas/codesign/supernet_qat.hpp>
+#include <recnas/data/stream.hpp>
+#include <recnas/search/nas.hpp>
 #include <recnas/train/fit.hpp>
 #include <recnas/train/sampling.hpp>
 
@@ -21,6 +23,7 @@ namespace sn = recnas::supernet;
 namespace tr = recnas::train;
 namespace dt = recnas::data;
 namespace cd = recnas::codesign;
+namespace rs = recnas::search;
 
 namespace {
 dt::dataset data_of(std::int64_t rows) { return recnas_test::synthetic_rows(rows, 5); }
@@ -56,7 +59,7 @@ void check_quantized_supernet_equals_quantized_subnet(std::uint64_t seed, int dr
     sn::subnet<S> expected(c.arch, super);
     cd::quantize_weights<CS>(expected, c.hw);
     const auto before = copy_of(super.params().values());
-    const recnas::index n = q.quantize(c.arch, c.hw.weight_bits);
+    const recnas::index n = q.quantize(c.arch, {c.hw.weight_bits});
     CHECK(n > 0);
     CHECK(q.active());
     sn::subnet<S> got(c.arch, super);
@@ -100,7 +103,7 @@ TEST_CASE("restore gives the float weights plus the update (straight-through)") 
   const auto c = dom.random(g);
   const auto before = copy_of(super.params().values());
   cd::supernet_quantizer<CS> q(super);
-  q.quantize(c.arch, std::vector<int>(CS::num_blocks + 1, 3));
+  q.quantize(c.arch, {std::vector<int>(CS::num_blocks + 1, 3)});
   const auto quantized = copy_of(super.params().values());
   // an "optimizer step": every weight moves by a known amount
   auto v = super.params().values();
@@ -119,12 +122,12 @@ TEST_CASE("restore gives the float weights plus the update (straight-through)") 
   const auto after = copy_of(super.params().values());
   q.restore();
   CHECK(copy_of(super.params().values()) == after);
-  q.quantize(c.arch, c.hw.weight_bits);
-  CHECK_THROWS_WITH_AS(q.quantize(c.arch, c.hw.weight_bits),
+  q.quantize(c.arch, {c.hw.weight_bits});
+  CHECK_THROWS_WITH_AS(q.quantize(c.arch, {c.hw.weight_bits}),
                        doctest::Contains("restore() the previous step's weights first"),
                        recnas::error);
   q.restore();
-  CHECK_THROWS_WITH_AS(q.quantize(c.arch, {8, 8}), doctest::Contains("one weight precision"),
+  CHECK_THROWS_WITH_AS(q.quantize(c.arch, {{8, 8}}), doctest::Contains("one weight precision"),
                        recnas::error);
 }
 
@@ -132,26 +135,171 @@ TEST_CASE("precision draws: reproducible per (seed, step), in the vocabulary, fl
   using CS = cd::space<sn::nasrec_small>;
   const cd::precision_sampling p{.float_share = 0.25, .seed = 7};
   int floats = 0;
-  std::set<int> seen;
+  std::set<int> seen, seen_act;
   for (std::int64_t s = 0; s < 2000; ++s) {
-    const auto b = cd::sample_weight_bits<CS>(p, s);
-    CHECK(b == cd::sample_weight_bits<CS>(p, s));
-    if (b.empty()) {
+    const auto d = cd::sample_precisions<CS>(p, s);
+    const auto again = cd::sample_precisions<CS>(p, s);
+    CHECK(d.weight_bits == again.weight_bits);
+    CHECK(d.act_bits == again.act_bits);
+    if (d.is_float()) {
+      CHECK(d.weight_bits.empty());
+      CHECK(d.act_bits == 0);
       ++floats;
       continue;
     }
-    REQUIRE(b.size() == static_cast<std::size_t>(CS::num_blocks + 1));
-    for (int x : b) {
+    REQUIRE(d.weight_bits.size() == static_cast<std::size_t>(CS::num_blocks + 1));
+    for (int x : d.weight_bits) {
       REQUIRE(CS::weight_bits::contains(x));
       seen.insert(x);
     }
+    REQUIRE(CS::act_bits::contains(d.act_bits));
+    seen_act.insert(d.act_bits);
   }
   CHECK(floats > 400);  // 500 expected
   CHECK(floats < 600);
   CHECK(seen.size() == CS::weight_bits::values.size());
-  CHECK(cd::sample_weight_bits<CS>({.float_share = 1.0, .seed = 7}, 3).empty());
-  CHECK_FALSE(cd::sample_weight_bits<CS>({.float_share = 0.0, .seed = 7}, 3).empty());
-  CHECK_THROWS_AS((void)cd::sample_weight_bits<CS>({.float_share = 1.5}, 0), recnas::error);
+  CHECK(seen_act.size() == CS::act_bits::values.size());
+  CHECK(cd::sample_precisions<CS>({.float_share = 1.0, .seed = 7}, 3).is_float());
+  CHECK_FALSE(cd::sample_precisions<CS>({.float_share = 0.0, .seed = 7}, 3).is_float());
+  // weights only: activations stay float in every step
+  const auto w =
+      cd::sample_precisions<CS>({.float_share = 0.0, .seed = 7, .activations = false}, 3);
+  CHECK_FALSE(w.weight_bits.empty());
+  CHECK(w.act_bits == 0);
+  CHECK_THROWS_AS((void)cd::sample_precisions<CS>({.float_share = 1.5}, 0), recnas::error);
+}
+
+namespace {
+// Logits as co-design's evaluation computes a candidate at its precisions: the subnet with its
+// weights and embedding tables quantized (quantize_weights), the dense features quantized per
+// batch (quantized_dense), the head's input quantized as one tensor, the head's quantized
+// weights; accumulated in double.
+template <class CS>
+std::vector<double> evaluation_logits(const sn::supernet<typename CS::arch_space>& super,
+                                      const cd::candidate& c, const recnas::data::batch_view& b) {
+  using S = typename CS::arch_space;
+  sn::subnet<S> net(c.arch, super);
+  cd::quantize_weights<CS>(net, c.hw);
+  cd::quantized_dense qd;
+  qd.make(b, c.hw.act_bits);
+  sn::workspace<float> ws;
+  std::vector<float> logits(static_cast<std::size_t>(b.size()));
+  net.forward(c.arch, qd.batch, ws, logits);
+  rs::head_view<S> hv;
+  rs::extract_head(net, ws, hv, true);
+  cd::quantize_in_place(hv.x.data(), hv.batch * hv.width, c.hw.act_bits);
+  std::vector<double> z(static_cast<std::size_t>(hv.batch), hv.b);
+  for (recnas::index r = 0; r < hv.batch; ++r)
+    for (recnas::index k = 0; k < hv.width; ++k)
+      z[static_cast<std::size_t>(r)] += static_cast<double>(hv.w[static_cast<std::size_t>(k)]) *
+                                        hv.x[static_cast<std::size_t>(r * hv.width + k)];
+  return z;
+}
+dt::stream_options one_batch_of(recnas::index rows) {
+  dt::stream_options so;
+  so.batch_size = rows;
+  so.prefetch = 0;
+  return so;
+}
+// `rows` synthetic rows as one batch (the stream owns the batch's memory).
+struct first_batch {
+  dt::dataset data;
+  dt::batch_stream stream;
+  dt::batch_view view;
+  explicit first_batch(recnas::index rows)
+      : data(data_of(rows)), stream(data, one_batch_of(rows)), view(stream.next().value()) {}
+};
+}  // namespace
+
+TEST_CASE("activation quantization in the supernet's forward equals the evaluation's") {
+  using S = sn::nasrec_small;
+  using CS = cd::space<S>;
+  const first_batch fb(128);
+  const auto* b = &fb.view;
+  sn::supernet<S> super(tr::shape_of(fb.data.features()), {.layernorm = true}, 31);
+  const auto batch = tr::as_ctr_batch(*b);
+  cd::domain<CS> dom;
+  cd::supernet_quantizer<CS> q(super);
+  recnas::rng g(32);
+  for (int t = 0; t < 8; ++t) {
+    auto c = dom.random(g);
+    c.hw.act_bits = CS::act_bits::values[static_cast<std::size_t>(t) % CS::act_bits::values.size()];
+    const auto expected = evaluation_logits<CS>(super, c, *b);
+
+    sn::workspace<float> ws;
+    std::vector<float> plain(static_cast<std::size_t>(batch.size)), got(plain.size());
+    super.forward(c.arch, batch, ws, plain);
+    q.quantize(c.arch, {c.hw.weight_bits, c.hw.act_bits});
+    CHECK(super.activation_quantizer().bits == c.hw.act_bits);
+    // evaluation quantizes whole tables: give the forward their ranges
+    super.quantize_activations({c.hw.act_bits, super.embedding_ranges()});
+    super.forward(c.arch, batch, ws, got);
+    double worst = 0, moved = 0;
+    for (std::size_t r = 0; r < got.size(); ++r) {
+      worst = std::max(worst, std::abs(got[r] - expected[r]));
+      moved = std::max(moved, std::abs(static_cast<double>(got[r]) - plain[r]));
+    }
+    CHECK_MESSAGE(worst < 1e-4, "act bits ", c.hw.act_bits);
+    CHECK(moved > 100 * worst);  // the precisions changed the logits: the check has teeth
+
+    // backward runs through the quantized forward (straight-through) and stays finite
+    std::vector<float> dl(got.size(), 1.0f / static_cast<float>(got.size()));
+    super.params().zero_grad();
+    super.backward(c.arch, ws, dl);
+    const auto gr = super.params().grads();
+    CHECK(std::all_of(gr.begin(), gr.end(), [](float x) { return std::isfinite(x); }));
+    q.restore();
+    CHECK(super.activation_quantizer().bits == 0);
+    super.forward(c.arch, batch, ws, got);
+    CHECK(got == plain);
+  }
+}
+
+TEST_CASE("activation quantization: the head's weight gradient sees the quantized input") {
+  using S = sn::nasrec_small;
+  const first_batch fb(64);
+  sn::supernet<S> super(tr::shape_of(fb.data.features()), {.layernorm = true}, 41);
+  const auto batch = tr::as_ctr_batch(fb.view);
+  recnas::rng g(42);
+  const auto a = sn::random_architecture<S>(g);
+  super.quantize_activations({.bits = 3});
+  sn::workspace<float> ws;
+  std::vector<float> logits(64);
+  super.forward(a, batch, ws, logits);
+  // d(sum of logits)/d(head.W[k]) is the column sum of the input the head multiplied; on a
+  // 3-bit grid every value is an integer code times one step, and so is each sum
+  std::vector<float> ones(64, 1.0f);
+  super.params().zero_grad();
+  super.backward(a, ws, ones);
+  const auto* hw = super.params().find("head.W");
+  REQUIRE(hw != nullptr);
+  std::vector<double> sums;
+  for (recnas::index k = 0; k < hw->cols; ++k) {
+    const double v = super.params().grads()[static_cast<std::size_t>(hw->offset + k)];
+    if (v != 0.0) sums.push_back(std::abs(v));
+  }
+  REQUIRE(sums.size() > 10);
+  // the step, from the range of the float head input (which the workspace's sources keep)
+  rs::head_view<S> hv;
+  rs::extract_head(super, ws, hv, false);
+  double range = 0;
+  for (float x : hv.x) range = std::max(range, std::abs(static_cast<double>(x)));
+  const double step = range / 3.0;  // 3 bits signed: codes -3..3
+  int off_grid = 0, on_grid_float = 0;
+  for (recnas::index k = 0; k < hv.width; ++k) {  // the float input itself is not on the grid
+    double col = 0;
+    for (recnas::index r = 0; r < hv.batch; ++r)
+      col += std::abs(hv.x[static_cast<std::size_t>(r * hv.width + k)]);
+    const double m = col / step;
+    on_grid_float += std::abs(m - std::nearbyint(m)) <= 1e-3 * std::max(1.0, m) ? 1 : 0;
+  }
+  CHECK(on_grid_float < hv.width / 2);
+  for (double v : sums) {
+    const double k = v / step;
+    if (std::abs(k - std::nearbyint(k)) > 1e-3 * std::max(1.0, k)) ++off_grid;
+  }
+  CHECK(off_grid == 0);
+  super.quantize_activations({});
 }
 
 TEST_CASE("quantization-aware supernet training runs and resumes bit for bit") {
@@ -174,9 +322,10 @@ TEST_CASE("quantization-aware supernet training runs and resumes bit for bit") {
     fo.resume = resume;
     int quantized = 0;
     fo.before_step = [&](std::int64_t step, const sn::architecture& a) {
-      const auto bits = cd::sample_weight_bits<CS>(ps, step);
-      if (bits.empty()) return;
-      q.quantize(a, bits);
+      const auto p = cd::sample_precisions<CS>(ps, step);
+      if (p.is_float()) return;
+      CHECK(p.act_bits > 0);
+      q.quantize(a, p);
       ++quantized;
     };
     fo.after_step = [&] { q.restore(); };
