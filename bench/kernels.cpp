@@ -652,7 +652,7 @@ void BM_attention(benchmark::State& state) {
   set_flop_counters(state, (backward ? 8.0 : 4.0) * batch * t * t * e, threads);
   state.SetLabel(isa_label());
 }
-BENCHMARK(BM_attention)->ArgsProduct({{512}, {27, 72}, {8}, {0, 1}, {1, 2}})->UseRealTime();
+BENCHMARK(BM_attention)->ArgsProduct({{512}, {27, 32, 64, 72}, {8}, {0, 1}, {1, 2}})->UseRealTime();
 
 // A tiny case of every other family for the CTest smoke run.
 void BM_smoke_kernels(benchmark::State& state) {

@@ -163,6 +163,69 @@ void attention_forward_head(Dim dim, index T, index tp, const float* qt, const f
   }
 }
 
+/// The forward of one (example, head) for head dimensions up to attention_chunk, in two passes
+/// over the keys and without writing P: the lane-wise max of the scores, then the scores again
+/// (2 FMAs at d = 2, the same operations as the backward's recomputation), their exp, its sum
+/// and the unnormalised P V, scaled by 1 / sum at the end. Keys go in pairs with two sets of
+/// accumulators, so the max / sum / P V dependency chains do not bound the loop.
+template <class Arch, class Dim>
+void attention_forward_head_fused(Dim dim, index T, index tp, const float* qt, const float* ks,
+                                  index kts, const float* vs, index vts, float* lse, float* o,
+                                  index ots) noexcept {
+  using batch = xsimd::batch<float, Arch>;
+  constexpr index L = static_cast<index>(batch::size);
+  constexpr index C = attention_chunk;
+  const index d = dim;
+  alignas(64) float lane_f[L];
+  for (index i = 0; i < L; ++i) lane_f[i] = static_cast<float>(i);
+  const batch lane = batch::load_aligned(lane_f);
+  for (index i0 = 0; i0 < T; i0 += L) {
+    batch q[C];
+    for (index c = 0; c < d; ++c) q[c] = batch::load_unaligned(qt + c * tp + i0);
+    auto score = [&](index j) {
+      const float* kj = ks + j * kts;
+      batch sc = batch(kj[0]) * q[0];
+      for (index c = 1; c < d; ++c) sc = xsimd::fma(batch(kj[c]), q[c], sc);
+      return sc;
+    };
+    batch m0(-INFINITY), m1(-INFINITY);
+    index j = 0;
+    for (; j + 1 < T; j += 2) {
+      m0 = xsimd::max(m0, score(j));
+      m1 = xsimd::max(m1, score(j + 1));
+    }
+    if (j < T) m0 = xsimd::max(m0, score(j));
+    const batch m = xsimd::max(m0, m1);
+    batch s0(0.0f), s1(0.0f), a0[C], a1[C];
+    for (index c = 0; c < d; ++c) a0[c] = a1[c] = batch(0.0f);
+    for (j = 0; j + 1 < T; j += 2) {
+      const batch e0 = exp_nonpos<Arch>(score(j) - m);
+      const batch e1 = exp_nonpos<Arch>(score(j + 1) - m);
+      s0 += e0;
+      s1 += e1;
+      const float* v0 = vs + j * vts;
+      const float* v1 = v0 + vts;
+      for (index c = 0; c < d; ++c) {
+        a0[c] = xsimd::fma(e0, batch(v0[c]), a0[c]);
+        a1[c] = xsimd::fma(e1, batch(v1[c]), a1[c]);
+      }
+    }
+    if (j < T) {
+      const batch e0 = exp_nonpos<Arch>(score(j) - m);
+      s0 += e0;
+      for (index c = 0; c < d; ++c) a0[c] = xsimd::fma(e0, batch(vs[j * vts + c]), a0[c]);
+    }
+    const batch sum = s0 + s1;
+    // Saved for the backward: log-sum-exp per query, +inf in padded lanes (P = 0 there).
+    const index valid = (T - i0 < L ? T - i0 : L);
+    xsimd::select(lane < batch(static_cast<float>(valid)), m + xsimd::log(sum), batch(INFINITY))
+        .store_unaligned(lse + i0);
+    const batch inv = batch(1.0f) / sum;
+    for (index c = 0; c < d; ++c)
+      scatter_lanes<Arch>((a0[c] + a1[c]) * inv, o + i0 * ots + c, ots, valid, false);
+  }
+}
+
 template <class Arch>
 void attention_forward_range(const attention_raw& io, tok<float> out, float* probs, index b0,
                              index b1, float* ws) noexcept {
@@ -182,8 +245,11 @@ void attention_forward_range(const attention_raw& io, tok<float> out, float* pro
       float* lse = probs + (b * heads + h) * tp;
       float* o = out.p + b * out.bs + c0;
       if (d == 2)
-        attention_forward_head<Arch>(std::integral_constant<index, 2>{}, T, tp, qt + c0 * tp, kb,
-                                     io.k.ts, vb, io.v.ts, pt, lse, o, out.ts);
+        attention_forward_head_fused<Arch>(std::integral_constant<index, 2>{}, T, tp, qt + c0 * tp,
+                                           kb, io.k.ts, vb, io.v.ts, lse, o, out.ts);
+      else if (d <= attention_chunk)
+        attention_forward_head_fused<Arch>(d, T, tp, qt + c0 * tp, kb, io.k.ts, vb, io.v.ts, lse, o,
+                                           out.ts);
       else
         attention_forward_head<Arch>(d, T, tp, qt + c0 * tp, kb, io.k.ts, vb, io.v.ts, pt, lse, o,
                                      out.ts);

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <limits>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -68,4 +69,50 @@ TEST_CASE("for_chunks covers [0, n) exactly once with a fixed split") {
   }
   CHECK(recnas::parallel::with_threads(1, [] { return recnas::parallel::current_threads(); }) == 1);
   CHECK_THROWS_AS(recnas::parallel::with_threads(0, [] {}), recnas::contract_error);
+}
+
+namespace {
+// Products computed at run time (volatile operands: no constant folding), so they see the
+// thread's floating-point mode.
+float times(float a, float b) {
+  volatile float x = a;
+  volatile float y = b;
+  return x * y;
+}
+}  // namespace
+
+TEST_CASE("with_threads flushes subnormals on every thread unless told to keep them") {
+  using recnas::parallel::subnormals;
+  const float tiny = std::numeric_limits<float>::min();        // smallest normal
+  const float sub = std::numeric_limits<float>::denorm_min();  // a subnormal input
+  const bool x86 = recnas::parallel::detail::fp_flush_bits != 0;
+  CHECK(times(tiny, 0.5f) == tiny / 2);  // the process default outside: gradual underflow
+  for (const auto mode : {subnormals::flush, subnormals::keep}) {
+    CAPTURE(static_cast<int>(mode));
+    const bool flush = mode == subnormals::flush && x86;
+    std::vector<float> made(64, -1.0f), read(64, -1.0f);  // per chunk, on any thread
+    float made_here = -1.0f, read_here = -1.0f;           // on the calling thread
+    recnas::parallel::with_threads(
+        2,
+        [&] {
+          made_here = times(tiny, 0.5f);
+          read_here = times(sub, 2.0f);
+          recnas::parallel::for_chunks(64, 64, [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+            for (auto i = b; i < e; ++i) {
+              made[static_cast<std::size_t>(i)] = times(tiny, 0.5f);
+              read[static_cast<std::size_t>(i)] = times(sub, 2.0f);
+            }
+          });
+        },
+        mode);
+    // FTZ: a subnormal result is zero; DAZ: a subnormal input reads as zero.
+    CHECK(made_here == (flush ? 0.0f : tiny / 2));
+    CHECK(read_here == (flush ? 0.0f : 2 * sub));
+    for (std::size_t i = 0; i < made.size(); ++i) {
+      CHECK(made[i] == (flush ? 0.0f : tiny / 2));
+      CHECK(read[i] == (flush ? 0.0f : 2 * sub));
+    }
+  }
+  CHECK(times(tiny, 0.5f) == tiny / 2);  // the caller's mode is restored
+  CHECK(times(sub, 2.0f) == 2 * sub);
 }

@@ -5,8 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
+
+#if defined(__x86_64__)
+#include <immintrin.h>  // declared for every ISA; only the AVX-512 translation unit calls it
+#endif
 
 // GCC 12 reports false "(may be) used uninitialized" inside its own AVX-512 intrinsics
 // (_mm512_undefined_ps pass-through operands) once they are inlined into kernels.
@@ -112,6 +117,13 @@ inline xsimd::batch<float, Arch> exp_nonpos(xsimd::batch<float, Arch> x) noexcep
   p = xsimd::fma(p, r, batch(1.6666665459e-1f));
   p = xsimd::fma(p, r, batch(5.0000001201e-1f));
   p = xsimd::fma(p * r, r, r + batch(1.0f));
+#if defined(__x86_64__)
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    // p * 2^n in one instruction (exact, as the product below: n >= -126 after the clamp);
+    // the exp is what bounds the attention core, which runs on the two 512-bit ports.
+    return xsimd::select(underflow, batch(0.0f), batch(_mm512_scalef_ps(p, n)));
+  }
+#endif
   const ibatch e = (xsimd::to_int(n) + ibatch(127)) << 23;
   return xsimd::select(underflow, batch(0.0f), p * xsimd::bitwise_cast<batch>(e));
 }
