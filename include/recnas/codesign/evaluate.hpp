@@ -37,13 +37,6 @@
 
 namespace recnas::codesign {
 
-/// Fake-quantizes a tensor in place at `bits` (signed grid).
-inline void quantize_in_place(float* x, index n, int bits) {
-  if (n <= 0) return;
-  const auto g = calibrate(x, n, bits, true);
-  fake_quant_forward(x, n, g, x);
-}
-
 /// Which parameters are weights on crossbars (matrices, not embedding tables).
 [[nodiscard]] inline bool is_crossbar_weight(const supernet::param_entry& e) {
   return !e.embedding && e.rows > 0 && (e.cols > 1 || e.name == "head.W");

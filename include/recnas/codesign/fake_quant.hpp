@@ -17,6 +17,7 @@ using recnas::calibrate;
 using recnas::fake_quant_forward;
 using recnas::grid_for_range;
 using recnas::quant_grid;
+using recnas::quantize_in_place;
 
 /// Straight-through estimator: dx = dy where the forward did not clip, else 0.
 inline void fake_quant_backward(const float* dy, const std::uint8_t* in_range, index n,

@@ -80,4 +80,11 @@ void fake_quant_forward(const T* x, index n, const quant_grid& g, T* y,
   }
 }
 
+/// Calibrates a tensor's own grid at `bits` (signed) and fake-quantizes it in place.
+template <class T>
+void quantize_in_place(T* x, index n, int bits) {
+  if (n <= 0) return;
+  fake_quant_forward(x, n, calibrate(x, n, bits, true), x);
+}
+
 }  // namespace recnas

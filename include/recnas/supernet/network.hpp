@@ -649,10 +649,7 @@ class network {
       for (index c = 0; c < stem.ld; ++c)
         stem.dense[b * stem.ld + c] = static_cast<T>(batch.dense(b, c));
     }
-    if (aq_.bits > 0) {
-      const index n = B * stem.ld;
-      fake_quant_forward(stem.dense, n, calibrate(stem.dense, n, aq_.bits, true), stem.dense);
-    }
+    if (aq_.bits > 0) quantize_in_place(stem.dense, B * stem.ld, aq_.bits);
     const index F = ds_.sparse_features();
     stem.bs = F * E;
     stem.tokens = ws.arena.alloc(B * stem.bs);
