@@ -7,7 +7,7 @@
 // runs its work). Training on real data produces subnormal gradients (softmax tails, products
 // of small embeddings and gradients), and each arithmetic instruction that reads or writes one
 // takes a microcode assist of ~100+ cycles: without the flush, a Criteo-Full training step on
-// the Criteo sample takes 1.5x as long (docs/benchmarks.md). Values below FLT_MIN (1.2e-38)
+// the Criteo sample takes 1.8x as long (docs/benchmarks.md). Values below FLT_MIN (1.2e-38)
 // then read and compute as zero, which changes no result that matters for training. Pass
 // subnormals::keep for IEEE gradual underflow.
 
