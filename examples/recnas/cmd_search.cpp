@@ -74,7 +74,9 @@ struct search_args {
   std::vector<std::string> constraints;
   std::string pim_preset = "isaac";
   std::string pim_mapping = "naive";
-  std::string init = "recnas";
+  // Xavier (the reference): with fan-in uniform the DNN, DeepFM and AutoInt+ baselines stay at
+  // the constant predictor on the Avazu sample at every learning rate of the grid.
+  std::string init = "reference";
   std::string final_fit = "train";
   long long stop_after = -1;  // tests: behave as if interrupted after this many evaluations
 };
@@ -235,7 +237,7 @@ void run(const search_args& o) {
 
   // ---- 1. supernet training ---------------------------------------------------------------
   sn::supernet<S> super(d.shape, {.layernorm = true}, o.seed);
-  train_supernet(super, d, bud.supernet_epochs, bud.retrain.batch_size, sampling, o.threads, o.seed,
+  train_supernet(super, d, bud.supernet_epochs, bud.supernet_batch, sampling, o.threads, o.seed,
                  out / "supernet.ck", phases, ctx, o.supernet_lr);
 
   // ---- 2. evolution ------------------------------------------------------------------------
@@ -265,18 +267,49 @@ void run(const search_args& o) {
   recnas_cli::progress ebar("evolution", static_cast<double>(total_evals), "cand");
   double best_so_far = INFINITY;
   rs::driver_hooks<sn::architecture> hooks;
+  // Encodings that prune to one network (dead blocks, unread inputs, idle operators) are
+  // that network: scored once, the later ones reuse its score and costs (also after a resume,
+  // from the history).
+  struct network_score {
+    rs::evaluation eval;
+    json metrics;
+  };
+  std::map<std::uint64_t, network_score> by_network;
+  const auto network_of = [&](const sn::architecture& a) { return sn::pruned_hash<S>(a, shape); };
+  for (const auto& j : read_jsonl(hist_path)) {
+    rs::evaluation e;
+    e.objectives = j.at("objectives").get<std::vector<double>>();
+    e.feasible = j.at("feasible").get<bool>();
+    by_network.emplace(network_of(sn::from_json<S>(j.at("arch"), hist_path.string())),
+                       network_score{e, j.value("metrics", json::object())});
+  }
+  std::int64_t reused = 0;
   hooks.evaluate = [&](const std::vector<sn::architecture>& cands) {
-    const auto ms = evaluator.evaluate_all(cands, o.threads);
-    std::vector<rs::evaluation> ev(cands.size());
+    std::vector<sn::architecture> fresh;
+    std::map<std::uint64_t, std::size_t> fresh_of;  // network -> index in fresh
+    std::vector<std::uint64_t> nets(cands.size());
     for (std::size_t i = 0; i < cands.size(); ++i) {
-      const json m = metrics_of(cands[i]);
-      auto& e = ev[i];
-      e.objectives.push_back(std::isfinite(ms[i].logloss) ? ms[i].logloss : 1e9);
+      nets[i] = network_of(cands[i]);
+      if (!by_network.count(nets[i]) && fresh_of.emplace(nets[i], fresh.size()).second)
+        fresh.push_back(cands[i]);
+    }
+    const auto ms = evaluator.evaluate_all(fresh, o.threads);
+    for (std::size_t f = 0; f < fresh.size(); ++f) {
+      const json m = metrics_of(fresh[f]);
+      rs::evaluation e;
+      e.objectives.push_back(std::isfinite(ms[f].logloss) ? ms[f].logloss : 1e9);
       for (std::size_t k = 1; k < obj_names.size(); ++k)
         e.objectives.push_back(m.at(obj_names[k]).get<double>());
       for (const auto& c : cons) e.feasible = e.feasible && m.at(c.metric).get<double>() <= c.max;
-      metrics[domain.hash(cands[i])] = m;
+      by_network[network_of(fresh[f])] = {e, m};
     }
+    std::vector<rs::evaluation> ev(cands.size());
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      const auto& known = by_network.at(nets[i]);
+      ev[i] = known.eval;
+      metrics[domain.hash(cands[i])] = known.metrics;
+    }
+    reused += static_cast<std::int64_t>(cands.size() - fresh.size());
     return ev;
   };
   hooks.on_result = [&](const rs::scored<sn::architecture>& r) {
@@ -318,14 +351,19 @@ void run(const search_args& o) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_evo).count();
   phases["evolution_s"] = evo_s;
   phases["evaluations_per_s"] = outcome.evaluated > 0 ? outcome.evaluated / evo_s : 0.0;
+  phases["evaluations_reused"] = reused;  // pruned to a network scored before
+  if (reused > 0)
+    std::fprintf(stderr, "evolution: %lld candidate(s) pruned to a network scored before and "
+                         "reused its score\n", static_cast<long long>(reused));
 
   // ---- 3. top-k re-training and baselines ---------------------------------------------------
   std::vector<std::size_t> order;
   {
-    std::map<std::uint64_t, std::size_t> seen;  // dedupe by hash, keep the first
+    // One entry per pruned network (the first encoding of it), so the top-k are distinct.
+    std::map<std::uint64_t, std::size_t> seen;
     for (std::size_t i = 0; i < outcome.history.size(); ++i)
-      if (outcome.history[i].eval.feasible && !seen.count(outcome.history[i].hash))
-        seen.emplace(outcome.history[i].hash, i);
+      if (outcome.history[i].eval.feasible)
+        seen.emplace(network_of(outcome.history[i].candidate), i);
     for (const auto& [h, i] : seen) order.push_back(i);
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       return outcome.history[a].eval.primary() < outcome.history[b].eval.primary();
@@ -337,7 +375,7 @@ void run(const search_args& o) {
     throw recnas::input_error("", 0, "--max-mflops",
                               "no evaluated candidate satisfies the constraints");
   standalone_runs retrain(
-      out / "retrain.jsonl", d, bud.retrain, o.threads, o.seed, ctx,
+      out / "retrain.jsonl", d, bud.final_training, o.threads, o.seed, ctx,
       o.init == "reference" ? sn::init_scheme::reference : sn::init_scheme::fan_in_uniform);
   const auto t_re = std::chrono::steady_clock::now();
   std::vector<json> finalists;
@@ -362,7 +400,7 @@ void run(const search_args& o) {
   const bool train_val = o.final_fit == "train+val";
   const json final_run =
       train_val ? retrain.run<S>(winner.candidate, "final:" + recnas_cli::arch_key(winner.hash),
-                                 "final: winner on train+val", true)
+                                 "final: winner on train+val", &finalists[win])
                 : finalists[win];
   json baselines = json::object();
   std::vector<json> baseline_rows;
@@ -379,9 +417,12 @@ void run(const search_args& o) {
   {
     for (const auto& n : baseline_list) {
       const auto name = n;
-      json j = retrain.run<sn::nasrec_full>(tr::baseline(name),
-                                            (train_val ? "final-baseline:" : "baseline:") + n,
-                                            "baseline " + n, train_val);
+      json j = retrain.run<sn::nasrec_full>(tr::baseline(name), "baseline:" + n, "baseline " + n);
+      if (train_val) {
+        const json chosen = j;
+        j = retrain.run<sn::nasrec_full>(tr::baseline(name), "final-baseline:" + n,
+                                         "final: baseline " + n + " on train+val", &chosen);
+      }
       j["label"] = "baseline " + n;
       baselines[n] = j["test_logloss"];
       baseline_rows.push_back(j);
@@ -509,6 +550,8 @@ void run(const search_args& o) {
             {"best_val_logloss", wj["val_logloss"]},
             {"best_mflops", wj["mflops"]},
             {"best_params", wj["params"]},
+            {"best_lr", wj["lr"]},
+            {"best_epochs", wj["epochs"]},
             {"best_metrics", metrics[winner.hash]},
             {"baselines", baselines},
             {"evaluations", outcome.history.size()},
@@ -553,8 +596,8 @@ const recnas_cli::register_command reg{
            ->check(CLI::IsMember({"naive", "pim-aware"}))
            ->capture_default_str();
        app.add_option("--init", a->init,
-                      "initialisation of the re-trained models: recnas (fan-in uniform) or "
-                      "reference (Xavier; better on the Criteo sample, docs/supernet.md)")
+                      "initialisation of the re-trained models: reference (Xavier; learns on the real "
+                      "samples, docs/search.md) or recnas (fan-in uniform)")
            ->check(CLI::IsMember({"recnas", "reference"}))
            ->capture_default_str();
        app.add_option("--final", a->final_fit,

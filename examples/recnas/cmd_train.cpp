@@ -2,6 +2,7 @@
 // split (8:1:1), with a progress bar, resumable checkpoints (Ctrl-C saves one) and a summary.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <recnas/data/data.hpp>
@@ -11,8 +12,10 @@
 #include <recnas/supernet/supernet.hpp>
 #include <recnas/train/baselines.hpp>
 #include <recnas/train/fit.hpp>
+#include <recnas/train/protocol.hpp>
 
 #include "cli.hpp"
+#include "final_training.hpp"
 
 namespace {
 
@@ -25,15 +28,19 @@ struct train_args {
   std::string arch;
   std::string space = "nasrec-full";
   std::string data = "synthetic:rows=200000";
-  int epochs = 1;
+  std::string epochs = "auto";
+  int max_epochs = 6;
+  int patience = 2;
   long long max_steps = -1;
-  long long batch = 512;
-  double lr = 0.12;
+  long long batch = 0;  // 0: 512, or 256 when an epoch would have fewer than 40 steps
+  std::string lr = "auto";
   int threads = 1;
   std::string out;
   std::uint64_t seed = 0;
   bool layernorm = false;
-  std::string init = "recnas";
+  // The reference's initialisation: with it DLRM on the Criteo sample trains to PyTorch's
+  // level (docs/benchmarks.md, final training).
+  std::string init = "reference";
   bool json = false;
 };
 
@@ -52,81 +59,87 @@ void run(const train_args& o) {
     arch = tr::baseline(o.model);
     label = o.model;
   }
+  tr::protocol_options p;
+  p.patience = o.patience;
+  recnas_cli::parse_protocol_choice(o.lr, o.epochs, o.max_epochs, p);
   const auto spec = rd::parse_data_spec(o.data);
   std::fprintf(stderr, "recnas train: loading %s\n", o.data.c_str());
-  const rd::dataset data = rd::open_dataset(spec);
-  const auto shape = tr::shape_of(data.features());  // table caps: the spec's cap=N
-  const auto folds = rd::stratified_folds(data.labels());
-  const auto rows = [&](rd::split_part p) { return rd::rows_of(folds, p); };
+  const auto d = rd::open_split(spec);
+  const auto shape = tr::shape_of(d.data.features());
   const auto report = sn::analyze<S>(arch, shape);
+  // Weights, gradients and Adagrad's accumulator: 12 bytes per parameter (fp32).
+  std::fprintf(stderr,
+               "recnas train: %s: %lld parameters (%lld in %lld embedding rows; tables %s), "
+               "~%.1f MB for weights, gradients and optimizer state\n",
+               label.c_str(), static_cast<long long>(report.live_params),
+               static_cast<long long>(report.embedding_params),
+               static_cast<long long>(d.table_rows), d.tables.c_str(),
+               12.0 * static_cast<double>(report.live_params) / 1e6);
 
-  sn::subnet<S> net(
-      arch, shape,
-      {.layernorm = o.layernorm,
-       .init = o.init == "recnas" ? sn::init_scheme::fan_in_uniform : sn::init_scheme::reference},
-      o.seed);
-  tr::fit_options fo;
-  fo.epochs = o.epochs;
-  fo.max_steps = o.max_steps;
-  fo.batch_size = o.batch;
-  fo.lr = o.lr;
-  fo.threads = o.threads;
-  fo.seed = o.seed;
+  const sn::model_options mo{
+      .layernorm = o.layernorm,
+      .init = o.init == "recnas" ? sn::init_scheme::fan_in_uniform : sn::init_scheme::reference};
+  p.fit.max_steps = o.max_steps;
+  p.fit.batch_size =
+      o.batch > 0 ? static_cast<recnas::index>(o.batch) : recnas_cli::final_batch_size(512, d.train.size());
+  p.fit.threads = o.threads;
+  p.fit.seed = o.seed;
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);
-    fo.checkpoint = std::filesystem::path(o.out) / "checkpoint.bin";
-    fo.checkpoint_every = 1000;
+    p.state = std::filesystem::path(o.out) / "protocol.state";
   }
-  double loss_ema = 0;
-  std::optional<recnas_cli::progress> bar;
-  fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result& r) {
-    if (!bar) bar.emplace("train " + label, static_cast<double>(total) * o.batch, "ex");
-    loss_ema = loss_ema == 0 ? r.loss : 0.98 * loss_ema + 0.02 * r.loss;
-    char extra[96];
-    std::snprintf(extra, sizeof extra, "loss %.4f lr %.3g", loss_ema, r.lr);
-    bar->update(static_cast<double>(step) * o.batch, extra);
-    return !recnas_cli::interrupted();
-  };
-  const auto fr = tr::fit(
-      net, data, rows(rd::split_part::train), [&](std::int64_t, recnas::rng&) { return arch; }, fo);
-  if (bar) bar->finish(static_cast<double>(fr.steps) * o.batch);
-  if (fr.interrupted) {
+  auto outcome = recnas_cli::run_protocol(
+      "train " + label, [&] { return sn::subnet<S>(arch, shape, mo, o.seed); }, arch, d.data,
+      d.train, d.val, p);
+  const auto& pr = outcome.result;
+  if (pr.interrupted) {
     std::fprintf(stderr,
-                 "recnas train: interrupted at step %lld; checkpoint %s written, run the same "
-                 "command to resume\n",
-                 static_cast<long long>(fr.steps),
-                 fo.checkpoint.empty() ? "(none: no --out)" : fo.checkpoint.c_str());
+                 "recnas train: interrupted; %s, run the same command to resume\n",
+                 p.state.empty() ? "nothing saved (no --out)"
+                                 : ("state saved in " + p.state.string()).c_str());
     throw recnas::error("interrupted");
   }
-  const auto val = tr::evaluate_rows(net, arch, data, rows(rd::split_part::val), 4096, o.threads);
-  const auto test = tr::evaluate_rows(net, arch, data, rows(rd::split_part::test), 4096, o.threads);
+  const auto& net = outcome.net;
+  const auto val = tr::evaluate_rows(net, arch, d.data, d.val, 4096, o.threads);
+  const auto test = tr::evaluate_rows(net, arch, d.data, d.test, 4096, o.threads);
   std::printf("\n%-10s %10s %8s %11s\n", "split", "logloss", "AUC", "calibration");
   std::printf("%-10s %10.5f %8.5f %11.3f\n", "val", val.logloss, val.auc, val.calibration);
   std::printf("%-10s %10.5f %8.5f %11.3f\n", "test", test.logloss, test.auc, test.calibration);
   std::printf(
-      "model %s: %.3f MFLOPs, %lld parameters (%lld in embeddings); %lld steps, "
-      "%.0f examples/s on %d thread(s)\n",
+      "model %s: %.3f MFLOPs, %lld parameters (%lld in embeddings); lr %.3g and %d epoch(s) "
+      "chosen on val (grid of %zu, up to %d epochs), batch %lld; %lld steps, %.0f examples/s "
+      "on %d thread(s)\n",
       label.c_str(), report.mflops(), static_cast<long long>(report.live_params),
-      static_cast<long long>(report.embedding_params), static_cast<long long>(fr.steps),
-      fr.examples_per_s, o.threads);
+      static_cast<long long>(report.embedding_params), pr.lr, pr.epochs, p.lr_grid.size(),
+      p.max_epochs, static_cast<long long>(p.fit.batch_size), static_cast<long long>(pr.steps),
+      pr.examples_per_s, o.threads);
   nlohmann::json j = {{"model", label},
                       {"logloss", test.logloss},
                       {"auc", test.auc},
                       {"val_logloss", val.logloss},
                       {"val_auc", val.auc},
                       {"calibration", test.calibration},
-                      {"examples_per_s", fr.examples_per_s},
-                      {"steps", fr.steps},
+                      {"lr", pr.lr},
+                      {"epochs", pr.epochs},
+                      {"protocol", recnas_cli::protocol_json(pr, p)},
+                      {"tables", d.tables},
+                      {"table_rows", d.table_rows},
+                      {"examples_per_s", pr.examples_per_s},
+                      {"steps", pr.steps},
+                      {"seed", o.seed},
                       {"params", report.live_params},
                       {"embedding_params", report.embedding_params},
                       {"mflops", report.mflops()},
                       {"threads", o.threads}};
   if (!o.out.empty()) {
-    std::FILE* f = std::fopen((std::filesystem::path(o.out) / "result.json").c_str(), "wb");
-    if (f != nullptr) {
-      std::fprintf(f, "%s\n", j.dump(2).c_str());
-      std::fclose(f);
+    const auto path = std::filesystem::path(o.out) / "result.json";
+    const auto tmp = path.string() + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      f << j.dump(2) << "\n";
+      if (!f) throw recnas::error("cannot write " + tmp);
     }
+    std::filesystem::rename(tmp, path);
   }
   if (o.json) recnas_cli::print_json_last_line(j);
 }
@@ -144,20 +157,32 @@ const recnas_cli::register_command reg{
        app.add_option("--data", a->data,
                       "criteo:PATH | avazu:PATH | kdd:PATH | cache:PATH | synthetic[:rows=N]")
            ->capture_default_str();
-       app.add_option("--epochs", a->epochs, "epochs")
+       app.add_option("--epochs", a->epochs,
+                      "auto (early stopping on validation logloss, best epoch kept) or a fixed "
+                      "number of epochs")
+           ->capture_default_str();
+       app.add_option("--max-epochs", a->max_epochs,
+                      "with --epochs auto: epochs of the schedule (warm-up + cosine)")
            ->check(CLI::Range(1, 1000))
            ->capture_default_str();
-       app.add_option("--max-steps", a->max_steps, "stop after this many steps");
-       app.add_option("--batch", a->batch, "batch size")
-           ->check(CLI::Range(1, 1 << 20))
+       app.add_option("--patience", a->patience,
+                      "with --epochs auto: stop after this many epochs without a better "
+                      "validation logloss")
+           ->check(CLI::Range(1, 1000))
            ->capture_default_str();
-       app.add_option("--lr", a->lr, "peak Adagrad learning rate (warm-up + cosine)")
-           ->check(CLI::PositiveNumber)
+       app.add_option("--max-steps", a->max_steps, "stop each run after this many steps")
+           ->check(CLI::Range(1LL, 1LL << 40));
+       app.add_option("--batch", a->batch,
+                      "batch size (default 512, or 256 when an epoch would have < 40 steps)")
+           ->check(CLI::Range(1, 1 << 20));
+       app.add_option("--lr", a->lr,
+                      "peak Adagrad learning rate (warm-up + cosine): auto (best of 0.01, 0.03, "
+                      "0.1 on validation), a number, or a comma-separated grid")
            ->capture_default_str();
        app.add_option("--threads", a->threads, "threads")
            ->check(CLI::Range(1, 1024))
            ->capture_default_str();
-       app.add_option("--out", a->out, "folder for the checkpoint and result.json");
+       app.add_option("--out", a->out, "folder for the resumable training state and result.json");
        app.add_option("--seed", a->seed, "initialisation seed")->capture_default_str();
        app.add_flag("--layernorm", a->layernorm, "LayerNorm after projections (supernet style)");
        app.add_option("--init", a->init,

@@ -23,9 +23,11 @@
 #include <recnas/supernet/counting.hpp>
 #include <recnas/supernet/supernet.hpp>
 #include <recnas/train/fit.hpp>
+#include <recnas/train/protocol.hpp>
 #include <recnas/train/sampling.hpp>
 
 #include "cli.hpp"
+#include "final_training.hpp"
 
 namespace recnas_cli {
 
@@ -39,17 +41,20 @@ using json = nlohmann::json;
 struct budget {
   rs::evolution_settings evo;
   int supernet_epochs = 1;
-  tr::fit_options retrain;
+  recnas::index supernet_batch = 512;
+  /// How the finalists and the baselines are trained from scratch: the same protocol for all.
+  tr::protocol_options final_training;
   rs::evaluator_options eval;
   int top_k = 3;
 };
 
 inline budget budget_of(const std::string& name) {
   budget b;
-  b.retrain.epochs = 1;
-  b.retrain.batch_size = 512;
-  b.retrain.lr = 0.12;
+  b.final_training.fit.batch_size = 512;
   if (name == "tiny") {  // tests: seconds
+    b.final_training.lr_grid = {0.03, 0.1};
+    b.final_training.max_epochs = 2;
+    b.final_training.patience = 1;
     b.evo = {.population = 8, .tournament = 4, .children = 4, .generations = 3};
     b.eval = {.batch_size = 512,
               .finetune_steps = 5,
@@ -154,30 +159,26 @@ inline void check_settings(const fs::path& out, const json& settings) {
                                     v.dump() + "; use another --out or the same settings");
 }
 
-/// A dataset with its AutoCTR 8:1:1 split (stratified 10-fold, seed 2018).
+/// A dataset with its AutoCTR 8:1:1 split (stratified 10-fold, seed 2018) and its shape.
 struct split_data {
   rd::dataset data;
   sn::data_shape shape;
   std::vector<std::uint32_t> train, val, test;
+  std::string tables;
+  std::int64_t table_rows = 0;
 };
-/// Text formats without `cap=` get the reference search's 0.5M-row cap per table: uncapped
-/// Criteo tables hold 33.8M rows (540M parameters, ~9 GB with gradients and Adagrad state).
+/// Text data without `cap=` get tables sized from the training rows (data::open_split).
 inline split_data load_split(const std::string& spec) {
-  auto ds = rd::parse_data_spec(spec);
-  if (ds.is_text() && ds.options.count("cap") == 0) {
-    ds.options["cap"] = "500000";
-    std::fprintf(stderr,
-                 "note: embedding tables capped at 500000 rows (as the reference's search); "
-                 "add cap=N to --data to change it\n");
-  }
-  split_data d{rd::open_dataset(ds), {}, {}, {}, {}};
-  d.shape = tr::shape_of(d.data.features());
-  const auto folds = rd::stratified_folds(d.data.labels());
-  d.train = rd::rows_of(folds, rd::split_part::train);
-  d.val = rd::rows_of(folds, rd::split_part::val);
-  d.test = rd::rows_of(folds, rd::split_part::test);
-  if (d.train.empty() || d.val.empty() || d.test.empty())
+  auto sd = rd::open_split(rd::parse_data_spec(spec));
+  if (sd.train.empty() || sd.val.empty() || sd.test.empty())
     throw recnas::input_error(spec, 0, "--data", "too few rows for a train/val/test split");
+  split_data d{std::move(sd.data), {}, std::move(sd.train), std::move(sd.val),
+               std::move(sd.test), std::move(sd.tables), sd.table_rows};
+  d.shape = tr::shape_of(d.data.features());
+  std::fprintf(stderr, "data: %zu train / %zu val / %zu test rows; %lld embedding rows (%.1f MB of "
+               "weights, gradients and optimizer state); tables %s\n",
+               d.train.size(), d.val.size(), d.test.size(), static_cast<long long>(d.table_rows),
+               12.0 * 16.0 * static_cast<double>(d.table_rows) / 1e6, d.tables.c_str());
   return d;
 }
 
@@ -282,13 +283,15 @@ void train_supernet(sn::supernet<S>& super, const split_data& d, int epochs,
                  static_cast<long long>(fr.steps), ck.c_str());
 }
 
-/// Standalone training from scratch on train (or train+val), measured on val and test; results
-/// are cached by key in a JSONL file so a resumed run does not train the same model twice.
+/// Standalone training from scratch with the final-training protocol (learning rate and
+/// epochs chosen on val), measured on val and test; results are cached by key in a JSONL file
+/// (and the protocol's state under `<file>.state/`) so a resumed run does not train the same
+/// model twice.
 class standalone_runs {
  public:
-  standalone_runs(fs::path file, const split_data& d, tr::fit_options recipe, int threads,
+  standalone_runs(fs::path file, const split_data& d, tr::protocol_options recipe, int threads,
                   std::uint64_t seed, run_context ctx,
-                  sn::init_scheme init = sn::init_scheme::fan_in_uniform)
+                  sn::init_scheme init = sn::init_scheme::reference)
       : init_(init),
         file_(std::move(file)),
         d_(&d),
@@ -298,27 +301,35 @@ class standalone_runs {
         ctx_(std::move(ctx)) {
     for (const auto& j : read_jsonl(file_)) done_[j.at("key").get<std::string>()] = j;
   }
+  /// With `chosen` (an earlier result of this class), trains on train+val with its learning
+  /// rate and epochs instead of choosing them.
   template <class S>
   json run(const sn::architecture& a, const std::string& key, const std::string& label,
-           bool train_and_val = false) {
+           const json* chosen = nullptr) {
     if (auto it = done_.find(key); it != done_.end()) return it->second;
-    sn::subnet<S> net(a, d_->shape, {.init = init_}, seed_ + 1);
+    const bool train_and_val = chosen != nullptr;
     std::vector<std::uint32_t> rows = d_->train;
     if (train_and_val) rows.insert(rows.end(), d_->val.begin(), d_->val.end());
-    auto fo = recipe_;
-    adapt_recipe(fo, rows.size());
-    fo.threads = threads_;
-    fo.seed = seed_;
-    std::optional<progress> bar;
-    fo.on_step = [&](std::int64_t step, std::int64_t total, const tr::step_result&) {
-      if (!bar) bar.emplace(label, static_cast<double>(total * fo.batch_size), "ex");
-      bar->update(static_cast<double>(step * fo.batch_size));
-      return !interrupted().load();
-    };
-    const auto fr = tr::fit(
-        net, d_->data, rows, [&](std::int64_t, recnas::rng&) { return a; }, fo);
-    if (bar) bar->finish(static_cast<double>(fr.steps * fo.batch_size));
-    if (fr.interrupted) ctx_.interrupted_exit("training " + label);
+    auto p = recipe_;
+    p.fit.batch_size = final_batch_size(p.fit.batch_size, rows.size());
+    p.fit.threads = threads_;
+    p.fit.seed = seed_;
+    if (train_and_val) {
+      p.lr_grid = {chosen->at("lr").get<double>()};
+      p.max_epochs = chosen->at("epochs").get<int>();
+      p.patience = 0;
+    }
+    std::string name = key;
+    for (char& c : name)
+      if (c == ':' || c == '/') c = '_';
+    p.state = fs::path(file_.string() + ".state") / name;
+    const auto init = init_;
+    const auto seed = seed_ + 1;
+    auto outcome = run_protocol(
+        label, [&] { return sn::subnet<S>(a, d_->shape, {.init = init}, seed); }, a, d_->data,
+        rows, train_and_val ? std::vector<std::uint32_t>{} : d_->val, p);
+    if (outcome.result.interrupted) ctx_.interrupted_exit("training " + label);
+    const auto& net = outcome.net;
     const auto val = tr::evaluate_rows(net, a, d_->data, d_->val, 4096, threads_);
     const auto test = tr::evaluate_rows(net, a, d_->data, d_->test, 4096, threads_);
     const auto rep = sn::analyze<S>(a, d_->shape);
@@ -329,11 +340,16 @@ class standalone_runs {
               {"test_logloss", test.logloss},
               {"test_auc", test.auc},
               {"trained_on", train_and_val ? "train+val" : "train"},
+              {"lr", outcome.result.lr},
+              {"epochs", outcome.result.epochs},
+              {"protocol", protocol_json(outcome.result, p)},
               {"mflops", rep.mflops()},
               {"params", rep.live_params},
-              {"examples_per_s", fr.examples_per_s}};
+              {"examples_per_s", outcome.result.examples_per_s}};
     append_line(file_, j);
     done_[key] = j;
+    std::error_code ec;  // the result is in the JSONL now
+    fs::remove(p.state, ec);
     return j;
   }
 
@@ -341,7 +357,7 @@ class standalone_runs {
   sn::init_scheme init_;
   fs::path file_;
   const split_data* d_;
-  tr::fit_options recipe_;
+  tr::protocol_options recipe_;
   int threads_;
   std::uint64_t seed_;
   run_context ctx_;

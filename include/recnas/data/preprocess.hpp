@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -91,6 +92,21 @@ class frequency_vocabulary {
       }
   }
 
+  /// Counts only the given rows of `b` (e.g. the training split: ids seen in validation or
+  /// test alone must not get rows of their own).
+  template <class Int>
+  void count(const raw_block& b, std::span<const Int> rows) {
+    expects(b.nc == static_cast<index>(counts_.size()), "vocabulary width matches the data");
+    for (const auto row : rows) {
+      const auto r = static_cast<index>(row);
+      expects(r >= 0 && r < b.rows(), "vocabulary: counted row inside the block");
+      for (index f = 0; f < b.nc; ++f) {
+        const auto v = b.categorical[static_cast<std::size_t>(r * b.nc + f)];
+        if (v != missing_categorical) ++counts_[static_cast<std::size_t>(f)][v];
+      }
+    }
+  }
+
   /// Freezes the vocabulary. max_size > 0 keeps only the max_size-2 most frequent values
   /// (ties broken by the smaller raw value).
   void finalize(std::uint64_t min_count, std::int64_t max_size = 0) {
@@ -123,6 +139,11 @@ class frequency_vocabulary {
     const auto& m = ids_[static_cast<std::size_t>(f)];
     const auto it = m.find(raw);
     return it == m.end() ? 1 : it->second;
+  }
+  /// Rows of feature f's table (missing, out-of-vocabulary and one per kept value).
+  [[nodiscard]] std::int64_t table_size(index f) const {
+    expects(frozen_, "finalize() the vocabulary before using it");
+    return sizes_[static_cast<std::size_t>(f)];
   }
   /// The schema with the vocabulary's table sizes.
   [[nodiscard]] schema apply(schema s) const {

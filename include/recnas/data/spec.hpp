@@ -2,7 +2,10 @@
 // The `--data` argument shared by every recnas subcommand:
 //   criteo:PATH | avazu:PATH | kdd:PATH[,profile=PATH] | csv:PATH,schema=FILE | cache:PATH |
 //   synthetic[:rows=N,seed=S,dense=Nd,categorical=F,positive_rate=P,materialize=0|1]
-// with an optional `cap=N` (table-size cap) on the text formats. A CSV schema file is JSON:
+// with, on the text formats, either `cap=N` (the reference's modulo hashing into tables of at
+// most N rows) or, by default, tables sized from the training split's ids (`min_count=N`: ids
+// seen fewer than N times, default 2, share one out-of-vocabulary row; see open_split).
+// A CSV schema file is JSON:
 //   {"delimiter": ",", "header": true, "label": "click", "label_is_count": false,
 //    "dense": ["I1", {"column": "I2", "integer": true}],
 //    "categorical": [{"column": "C1", "table_size": 100000, "encoding": "hex"}]}
@@ -14,12 +17,14 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "recnas/core/error.hpp"
 #include "recnas/data/dataset.hpp"
 #include "recnas/data/preprocess.hpp"
+#include "recnas/data/split.hpp"
 #include "recnas/data/synthetic.hpp"
 #include "recnas/data/text.hpp"
 
@@ -173,6 +178,73 @@ struct data_spec {
   text_reader r(text_format_of(s), s.path, {.skip_bad_rows = skip_bad_rows});
   const raw_block raw = r.read_all();
   return dataset::in_memory(preprocess(raw, r.features()), r.features());
+}
+
+/// A dataset with its AutoCTR 8:1:1 split (stratified 10-fold, seed 2018: folds 0-7 train, 8
+/// validation, 9 test) and how its embedding tables were sized.
+struct split_dataset {
+  dataset data;
+  std::vector<std::uint32_t> train, val, test;
+  std::string tables;  // the table-sizing rule, for people
+  std::int64_t table_rows = 0;  // rows over all tables
+};
+
+/// The default `min_count`: an id must be seen twice in training to get a row of its own. Ids
+/// seen once are, like ids never seen, what test rows mostly hold on small data; pooling them
+/// trains the out-of-vocabulary row that unseen ids then use.
+inline constexpr std::int64_t default_min_count = 2;
+
+/// Opens `s` with its AutoCTR split. Text data without `cap=` get tables sized from the ids of
+/// the training rows only (validation and test ids never give a table row, so choices made on
+/// them stay honest); with `cap=N` they use the reference's modulo hashing into min(N, size)
+/// rows. Caches and synthetic data keep their own table sizes.
+[[nodiscard]] inline split_dataset open_split(const data_spec& s, bool skip_bad_rows = false) {
+  const auto fill_split = [](split_dataset& d, std::span<const std::uint8_t> labels) {
+    const auto folds = stratified_folds(labels);
+    d.train = rows_of(folds, split_part::train);
+    d.val = rows_of(folds, split_part::val);
+    d.test = rows_of(folds, split_part::test);
+  };
+  const auto total_rows = [](const schema& sc) {
+    std::int64_t n = 0;
+    for (auto t : sc.table_sizes) n += t;
+    return n;
+  };
+  if (s.options.contains("cap") && s.int_option("cap", 0) < 2)
+    throw input_error("--data", 0, "cap", "cap=N needs N >= 2 rows per table");
+  const auto min_count = s.int_option("min_count", default_min_count);
+  if (min_count < 1) throw input_error("--data", 0, "min_count", "min_count=N needs N >= 1");
+  if (!s.is_text() || s.options.contains("cap")) {
+    if (s.options.contains("min_count"))
+      throw input_error("--data", 0, "min_count",
+                        s.is_text() ? "min_count sizes tables from the data; cap= hashes into "
+                                      "fixed-size tables instead: give one of them"
+                                    : "min_count applies to text data only");
+    split_dataset d{open_dataset(s, skip_bad_rows), {}, {}, {}, {}, 0};
+    const auto y = d.data.labels();
+    fill_split(d, y);
+    d.table_rows = total_rows(d.data.features());
+    d.tables = s.is_text() ? "modulo hashing into at most " + s.options.at("cap") + " rows per table"
+                           : "the data's own table sizes";
+    return d;
+  }
+  text_reader r(text_format_of(s), s.path, {.skip_bad_rows = skip_bad_rows});
+  const raw_block raw = r.read_all();
+  std::vector<std::uint8_t> y(raw.labels.size());
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = raw.labels[i] != 0 ? 1 : 0;
+  const auto folds = stratified_folds(y);
+  const auto train = rows_of(folds, split_part::train);
+  frequency_vocabulary vocab(raw.nc);
+  vocab.count(raw, std::span<const std::uint32_t>(train));
+  vocab.finalize(static_cast<std::uint64_t>(min_count));
+  const schema sc = vocab.apply(r.features());
+  split_dataset d{dataset::in_memory(preprocess(raw, sc, &vocab), sc), train,
+                  rows_of(folds, split_part::val), rows_of(folds, split_part::test), {}, 0};
+  d.table_rows = total_rows(sc);
+  d.tables = "sized from " + std::to_string(d.train.size()) +
+             " training rows: ids seen >= " + std::to_string(min_count) +
+             " times get a row, others share the out-of-vocabulary row";
+  return d;
 }
 
 }  // namespace recnas::data

@@ -141,4 +141,58 @@ template <class S>
   return mp;
 }
 
+/// A 64-bit hash of the network architecture `a` prunes to: dead blocks, operators that do
+/// not run, inputs no running operator reads and mergers whose output nobody needs do not
+/// count, so two encodings that train and score as the same network hash alike (a search
+/// scores such a network once and keeps it once in its top-k). FNV-1a, stable across
+/// platforms; not equal to architecture::hash().
+template <class S>
+[[nodiscard]] std::uint64_t pruned_hash(const architecture& a, const data_shape& ds) {
+  const model_plan mp = make_plan<S>(a, ds);
+  std::uint64_t h = 0x84222325cbf29ce4ULL;
+  auto mix = [&](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xFFU;
+      h *= 0x100000001b3ULL;
+    }
+  };
+  mix(a.blocks.size());
+  for (std::size_t i = 0; i < a.blocks.size(); ++i) {
+    const auto& b = a.blocks[i];
+    const auto& p = mp.blocks[i];
+    if (!p.live()) {
+      mix(0x64656164ULL);  // "dead"
+      continue;
+    }
+    ops::reads used{};
+    const auto add = [&](ops::reads r) { used = used | r; };
+    if (p.run_dense)
+      for_each_bit(b.dense_op_set(),
+                   [&](int o) { S::visit_dense(o, [&]<class Op>() { add(Op::inputs); }); });
+    if (p.run_sparse)
+      for_each_bit(b.sparse_op_set(),
+                   [&](int o) { S::visit_sparse(o, [&]<class Op>() { add(Op::inputs); }); });
+    mix(0x6c697665ULL);  // "live"
+    mix(p.run_dense ? 1 : 0);
+    if (p.run_dense) {
+      mix(static_cast<std::uint64_t>(b.dense_op));
+      mix(b.extra_dense());
+      mix(static_cast<std::uint64_t>(b.d));
+    }
+    mix(p.run_sparse ? 1 : 0);
+    if (p.run_sparse) {
+      mix(static_cast<std::uint64_t>(b.sparse_op));
+      mix(b.extra_sparse());
+      mix(static_cast<std::uint64_t>(b.s));
+    }
+    mix(ops::has(used, ops::reads::dense) ? b.dense_in : 0);
+    mix(ops::has(used, ops::reads::sparse) ? b.sparse_in : 0);
+    const bool lr = ops::has(used, ops::reads::left_right);
+    mix(lr ? static_cast<std::uint64_t>(b.left) : 0);
+    mix(lr ? static_cast<std::uint64_t>(b.right) : 0);
+    mix(p.run_mergers);
+  }
+  return h;
+}
+
 }  // namespace recnas::supernet

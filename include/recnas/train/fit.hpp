@@ -45,6 +45,12 @@ struct fit_options {
   /// training rewrites the path's weights between the two).
   std::function<void(std::int64_t, const supernet::architecture&)> before_step;
   std::function<void()> after_step;
+  /// Optional: called at the end of every epoch with the number of epochs done, after the
+  /// step's update and before any checkpoint of that step (so a resumed run never skips it);
+  /// return false to stop there (early stopping: fit returns with stopped = true).
+  std::function<bool(int)> on_epoch;
+  /// Checkpoint at the end of every epoch as well (resume then never repeats an on_epoch).
+  bool checkpoint_each_epoch = false;
 };
 
 struct fit_result {
@@ -55,6 +61,7 @@ struct fit_result {
   double last_loss = 0.0;
   double mean_loss = 0.0;  // over this run's steps
   bool interrupted = false;
+  bool stopped = false;  // on_epoch asked to stop
   bool resumed = false;
 };
 
@@ -123,7 +130,14 @@ fit_result fit(Net& net, const data::dataset& data, std::vector<std::uint32_t> t
       loss_sum += res.loss;
       r.last_loss = res.loss;
       ++r.steps_this_run;
-      if (o.checkpoint_every > 0 && tr.steps() % o.checkpoint_every == 0 && tr.steps() < total)
+      const bool epoch_end = per_epoch > 0 && tr.steps() % per_epoch == 0;
+      if (epoch_end && o.on_epoch && !o.on_epoch(static_cast<int>(tr.steps() / per_epoch))) {
+        r.stopped = true;
+        break;
+      }
+      if (tr.steps() < total &&
+          ((o.checkpoint_every > 0 && tr.steps() % o.checkpoint_every == 0) ||
+           (epoch_end && o.checkpoint_each_epoch)))
         save();
       if (o.on_step && !o.on_step(tr.steps(), total, res)) {
         r.interrupted = true;
@@ -140,25 +154,35 @@ fit_result fit(Net& net, const data::dataset& data, std::vector<std::uint32_t> t
   return r;
 }
 
-/// Metrics of architecture `a` on `rows` of `data` (all of them, the last batch partial).
+/// Metrics of architecture `a` on `rows` of `data` (all of them, the last batch partial),
+/// inside the current thread arena.
 template <class Net>
-[[nodiscard]] metric_values evaluate_rows(const Net& net, const supernet::architecture& a,
-                                          const data::dataset& data,
-                                          std::vector<std::uint32_t> rows, index batch_size = 4096,
-                                          int threads = 1) {
+[[nodiscard]] metric_values evaluate_in_arena(const Net& net, const supernet::architecture& a,
+                                              const data::dataset& data,
+                                              std::vector<std::uint32_t> rows,
+                                              index batch_size = 4096) {
   data::stream_options so;
   so.batch_size = batch_size;
   so.drop_last = false;
   so.prefetch = 0;
   data::batch_stream stream(data, so, std::move(rows));
+  bool done = false;
+  return evaluate(net, a, [&]() -> std::optional<data::batch_view> {
+    if (done) return std::nullopt;
+    auto b = stream.next();
+    if (!b) done = true;
+    return b;
+  });
+}
+
+/// evaluate_in_arena on `threads` threads.
+template <class Net>
+[[nodiscard]] metric_values evaluate_rows(const Net& net, const supernet::architecture& a,
+                                          const data::dataset& data,
+                                          std::vector<std::uint32_t> rows, index batch_size = 4096,
+                                          int threads = 1) {
   return parallel::with_threads(threads, [&] {
-    bool done = false;
-    return evaluate(net, a, [&]() -> std::optional<data::batch_view> {
-      if (done) return std::nullopt;
-      auto b = stream.next();
-      if (!b) done = true;
-      return b;
-    });
+    return evaluate_in_arena(net, a, data, std::move(rows), batch_size);
   });
 }
 
