@@ -6,6 +6,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <utility>
@@ -13,6 +15,8 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+
+#include <recnas/core/error.hpp>
 
 namespace recnas_cli {
 
@@ -38,6 +42,17 @@ inline void print_json_last_line(const nlohmann::json& j) {
   std::fflush(stderr);
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
+}
+
+/// Writes `text` to `p` through a temporary file and a rename, so readers never see half a file.
+inline void write_file_atomic(const std::filesystem::path& p, const std::string& text) {
+  const std::filesystem::path tmp = p.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw recnas::error("cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, p);
 }
 
 /// Set by SIGINT/SIGTERM; long-running commands poll it, checkpoint and exit cleanly.

@@ -46,8 +46,8 @@ void run(const rank_args& o) {
   const auto d = recnas_cli::load_split(o.data);
   json phases = json::object();
   sn::supernet<S> super(d.shape, {.layernorm = true}, o.seed);
-  recnas_cli::train_supernet(super, d, bud.supernet_epochs, bud.supernet_batch, sampling,
-                             o.threads, o.seed, out / "supernet.ck", phases, ctx, o.supernet_lr);
+  recnas_cli::train_supernet(super, d, bud.supernet_epochs, bud.supernet_batch, sampling, o.threads,
+                             o.seed, out / "supernet.ck", phases, ctx, o.supernet_lr);
   rs::architecture_domain<S> dom;
   recnas::rng g = recnas::rng::stream(o.seed, 0x4A4E);
   std::vector<sn::architecture> cands;
@@ -55,7 +55,8 @@ void run(const rank_args& o) {
   rs::supernet_evaluator<S> ev(super, d.data, d.train, d.val, bud.eval);
   std::fprintf(stderr, "scoring %d subnets from the supernet...\n", o.subnets);
   const auto est = ev.evaluate_all(cands, o.threads);
-  recnas_cli::standalone_runs runs(out / "rank.jsonl", d, bud.final_training, o.threads, o.seed, ctx);
+  recnas_cli::standalone_runs runs(out / "rank.jsonl", d, bud.final_training, o.threads, o.seed,
+                                   ctx);
   std::vector<double> x, y;
   json pairs = json::array();
   for (int i = 0; i < o.subnets; ++i) {

@@ -353,8 +353,10 @@ void run(const search_args& o) {
   phases["evaluations_per_s"] = outcome.evaluated > 0 ? outcome.evaluated / evo_s : 0.0;
   phases["evaluations_reused"] = reused;  // pruned to a network scored before
   if (reused > 0)
-    std::fprintf(stderr, "evolution: %lld candidate(s) pruned to a network scored before and "
-                         "reused its score\n", static_cast<long long>(reused));
+    std::fprintf(stderr,
+                 "evolution: %lld candidate(s) pruned to a network scored before and "
+                 "reused its score\n",
+                 static_cast<long long>(reused));
 
   // ---- 3. top-k re-training and baselines ---------------------------------------------------
   std::vector<std::size_t> order;
@@ -595,9 +597,10 @@ const recnas_cli::register_command reg{
        app.add_option("--pim-mapping", a->pim_mapping, "mapping of the pim-* metrics")
            ->check(CLI::IsMember({"naive", "pim-aware"}))
            ->capture_default_str();
-       app.add_option("--init", a->init,
-                      "initialisation of the re-trained models: reference (Xavier; learns on the real "
-                      "samples, docs/search.md) or recnas (fan-in uniform)")
+       app.add_option(
+              "--init", a->init,
+              "initialisation of the re-trained models: reference (Xavier; learns on the real "
+              "samples, docs/search.md) or recnas (fan-in uniform)")
            ->check(CLI::IsMember({"recnas", "reference"}))
            ->capture_default_str();
        app.add_option("--final", a->final_fit,

@@ -2,7 +2,6 @@
 // split (8:1:1), with a progress bar, resumable checkpoints (Ctrl-C saves one) and a summary.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <recnas/data/data.hpp>
@@ -80,8 +79,8 @@ void run(const train_args& o) {
       .layernorm = o.layernorm,
       .init = o.init == "recnas" ? sn::init_scheme::fan_in_uniform : sn::init_scheme::reference};
   p.fit.max_steps = o.max_steps;
-  p.fit.batch_size =
-      o.batch > 0 ? static_cast<recnas::index>(o.batch) : recnas_cli::final_batch_size(512, d.train.size());
+  p.fit.batch_size = o.batch > 0 ? static_cast<recnas::index>(o.batch)
+                                 : recnas_cli::final_batch_size(512, d.train.size());
   p.fit.threads = o.threads;
   p.fit.seed = o.seed;
   if (!o.out.empty()) {
@@ -93,8 +92,7 @@ void run(const train_args& o) {
       d.train, d.val, p);
   const auto& pr = outcome.result;
   if (pr.interrupted) {
-    std::fprintf(stderr,
-                 "recnas train: interrupted; %s, run the same command to resume\n",
+    std::fprintf(stderr, "recnas train: interrupted; %s, run the same command to resume\n",
                  p.state.empty() ? "nothing saved (no --out)"
                                  : ("state saved in " + p.state.string()).c_str());
     throw recnas::error("interrupted");
@@ -131,16 +129,8 @@ void run(const train_args& o) {
                       {"embedding_params", report.embedding_params},
                       {"mflops", report.mflops()},
                       {"threads", o.threads}};
-  if (!o.out.empty()) {
-    const auto path = std::filesystem::path(o.out) / "result.json";
-    const auto tmp = path.string() + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f << j.dump(2) << "\n";
-      if (!f) throw recnas::error("cannot write " + tmp);
-    }
-    std::filesystem::rename(tmp, path);
-  }
+  if (!o.out.empty())
+    recnas_cli::write_file_atomic(std::filesystem::path(o.out) / "result.json", j.dump(2) + "\n");
   if (o.json) recnas_cli::print_json_last_line(j);
 }
 

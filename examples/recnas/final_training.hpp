@@ -25,8 +25,8 @@ inline recnas::index final_batch_size(recnas::index batch, std::size_t train_row
 }
 
 /// `--lr auto|X|X,Y,...` and `--epochs auto|N` into the protocol's grid, epochs and patience.
-inline void parse_protocol_choice(const std::string& lr, const std::string& epochs,
-                                  int max_epochs, recnas::train::protocol_options& p) {
+inline void parse_protocol_choice(const std::string& lr, const std::string& epochs, int max_epochs,
+                                  recnas::train::protocol_options& p) {
   if (lr == "auto") {
     p.lr_grid = recnas::train::default_lr_grid();
   } else {
@@ -37,8 +37,9 @@ inline void parse_protocol_choice(const std::string& lr, const std::string& epoc
       const double v = std::strtod(item.c_str(), &end);
       if (item.empty() || *end != '\0' || !std::isfinite(v) || v <= 0)
         throw recnas::input_error("", 0, "--lr",
-                                  "\"" + item + "\" is not a positive number (--lr auto, a "
-                                                "number, or a comma-separated grid)");
+                                  "\"" + item +
+                                      "\" is not a positive number (--lr auto, a "
+                                      "number, or a comma-separated grid)");
       p.lr_grid.push_back(v);
     }
     if (p.lr_grid.empty()) throw recnas::input_error("", 0, "--lr", "empty learning-rate list");
@@ -87,17 +88,19 @@ auto run_protocol(const std::string& label, MakeNet&& make, const recnas::supern
   std::string curve;
   double lr_now = 0;
   std::int64_t done_steps = 0;
-  const auto extra = [&] {
+  std::string extra;  // rebuilt when a score arrives, not on every step
+  const auto describe = [&] {
     char e[64];
     std::snprintf(e, sizeof e, "val best %.5f @ epoch %d:", best_run, best_epoch);
-    return e + curve;
+    extra = e + curve;
   };
   p.on_run = [&](int, double lr) {
-    if (bar) bar->finish(static_cast<double>(done_steps * p.fit.batch_size), extra());
+    if (bar) bar->finish(static_cast<double>(done_steps * p.fit.batch_size), extra);
     bar.reset();
     best_run = INFINITY;
     best_epoch = 0;
     curve.clear();
+    describe();
     lr_now = lr;
   };
   auto user_step = p.fit.on_step;
@@ -108,7 +111,7 @@ auto run_protocol(const std::string& label, MakeNet&& make, const recnas::supern
       bar.emplace(name, static_cast<double>(total) * static_cast<double>(p.fit.batch_size), "ex");
     }
     done_steps = step;
-    bar->update(static_cast<double>(step * p.fit.batch_size), extra());
+    bar->update(static_cast<double>(step * p.fit.batch_size), extra);
     if (user_step && !user_step(step, total, r)) return false;
     return !interrupted().load();
   };
@@ -120,14 +123,16 @@ auto run_protocol(const std::string& label, MakeNet&& make, const recnas::supern
     char v[24];
     std::snprintf(v, sizeof v, " %.4f", m.logloss);
     curve += v;
+    describe();
   };
-  auto outcome = recnas::train::train_with_protocol(std::forward<MakeNet>(make), a, data, train,
-                                                    val, p);
-  if (bar) bar->finish(static_cast<double>(done_steps * p.fit.batch_size), extra());
+  auto outcome =
+      recnas::train::train_with_protocol(std::forward<MakeNet>(make), a, data, train, val, p);
+  if (bar) bar->finish(static_cast<double>(done_steps * p.fit.batch_size), extra);
   if (!outcome.result.interrupted && !outcome.result.curve.empty())
     std::fprintf(stderr, "%s: chose lr %.3g, %d epoch(s): val logloss %.5f (grid %s)\n",
                  label.c_str(), outcome.result.lr, outcome.result.epochs,
-                 outcome.result.val_logloss, [&] {
+                 outcome.result.val_logloss,
+                 [&] {
                    std::string g;
                    for (double lr : p.lr_grid) {
                      char s[24];
@@ -135,7 +140,8 @@ auto run_protocol(const std::string& label, MakeNet&& make, const recnas::supern
                      g += s;
                    }
                    return g;
-                 }().c_str());
+                 }()
+                     .c_str());
   return outcome;
 }
 

@@ -132,16 +132,6 @@ inline std::vector<rs::logged_result> replay_of(const fs::path& p) {
   }
   return v;
 }
-inline void write_file_atomic(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw recnas::error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, p);
-}
-
 /// Records a run's settings in `out`/settings.json, or, when the folder holds a run already,
 /// refuses different settings (naming the first that differs) so a resume cannot mix runs.
 inline void check_settings(const fs::path& out, const json& settings) {
@@ -172,10 +162,13 @@ inline split_data load_split(const std::string& spec) {
   auto sd = rd::open_split(rd::parse_data_spec(spec));
   if (sd.train.empty() || sd.val.empty() || sd.test.empty())
     throw recnas::input_error(spec, 0, "--data", "too few rows for a train/val/test split");
-  split_data d{std::move(sd.data), {}, std::move(sd.train), std::move(sd.val),
-               std::move(sd.test), std::move(sd.tables), sd.table_rows};
+  split_data d{std::move(sd.data),  {},
+               std::move(sd.train), std::move(sd.val),
+               std::move(sd.test),  std::move(sd.tables),
+               sd.table_rows};
   d.shape = tr::shape_of(d.data.features());
-  std::fprintf(stderr, "data: %zu train / %zu val / %zu test rows; %lld embedding rows (%.1f MB of "
+  std::fprintf(stderr,
+               "data: %zu train / %zu val / %zu test rows; %lld embedding rows (%.1f MB of "
                "weights, gradients and optimizer state); tables %s\n",
                d.train.size(), d.val.size(), d.test.size(), static_cast<long long>(d.table_rows),
                12.0 * 16.0 * static_cast<double>(d.table_rows) / 1e6, d.tables.c_str());
@@ -188,7 +181,7 @@ inline split_data load_split(const std::string& spec) {
 inline void adapt_recipe(tr::fit_options& fo, std::size_t train_rows) {
   const auto per_epoch = static_cast<std::int64_t>(train_rows) / fo.batch_size;
   if (per_epoch >= 40) return;
-  fo.batch_size = std::min<recnas::index>(fo.batch_size, 256);
+  fo.batch_size = final_batch_size(fo.batch_size, train_rows);
   const auto steps =
       std::max<std::int64_t>(1, static_cast<std::int64_t>(train_rows) / fo.batch_size);
   fo.epochs = static_cast<int>(std::clamp<std::int64_t>((80 + steps - 1) / steps, 1, 16));
@@ -326,8 +319,8 @@ class standalone_runs {
     const auto init = init_;
     const auto seed = seed_ + 1;
     auto outcome = run_protocol(
-        label, [&] { return sn::subnet<S>(a, d_->shape, {.init = init}, seed); }, a, d_->data,
-        rows, train_and_val ? std::vector<std::uint32_t>{} : d_->val, p);
+        label, [&] { return sn::subnet<S>(a, d_->shape, {.init = init}, seed); }, a, d_->data, rows,
+        train_and_val ? std::vector<std::uint32_t>{} : d_->val, p);
     if (outcome.result.interrupted) ctx_.interrupted_exit("training " + label);
     const auto& net = outcome.net;
     const auto val = tr::evaluate_rows(net, a, d_->data, d_->val, 4096, threads_);

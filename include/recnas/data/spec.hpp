@@ -185,7 +185,7 @@ struct data_spec {
 struct split_dataset {
   dataset data;
   std::vector<std::uint32_t> train, val, test;
-  std::string tables;  // the table-sizing rule, for people
+  std::string tables;           // the table-sizing rule, for people
   std::int64_t table_rows = 0;  // rows over all tables
 };
 
@@ -199,34 +199,33 @@ inline constexpr std::int64_t default_min_count = 2;
 /// them stay honest); with `cap=N` they use the reference's modulo hashing into min(N, size)
 /// rows. Caches and synthetic data keep their own table sizes.
 [[nodiscard]] inline split_dataset open_split(const data_spec& s, bool skip_bad_rows = false) {
-  const auto fill_split = [](split_dataset& d, std::span<const std::uint8_t> labels) {
-    const auto folds = stratified_folds(labels);
-    d.train = rows_of(folds, split_part::train);
-    d.val = rows_of(folds, split_part::val);
-    d.test = rows_of(folds, split_part::test);
-  };
-  const auto total_rows = [](const schema& sc) {
-    std::int64_t n = 0;
-    for (auto t : sc.table_sizes) n += t;
-    return n;
-  };
   if (s.options.contains("cap") && s.int_option("cap", 0) < 2)
     throw input_error("--data", 0, "cap", "cap=N needs N >= 2 rows per table");
   const auto min_count = s.int_option("min_count", default_min_count);
   if (min_count < 1) throw input_error("--data", 0, "min_count", "min_count=N needs N >= 1");
-  if (!s.is_text() || s.options.contains("cap")) {
-    if (s.options.contains("min_count"))
-      throw input_error("--data", 0, "min_count",
-                        s.is_text() ? "min_count sizes tables from the data; cap= hashes into "
-                                      "fixed-size tables instead: give one of them"
-                                    : "min_count applies to text data only");
-    split_dataset d{open_dataset(s, skip_bad_rows), {}, {}, {}, {}, 0};
-    const auto y = d.data.labels();
-    fill_split(d, y);
-    d.table_rows = total_rows(d.data.features());
-    d.tables = s.is_text() ? "modulo hashing into at most " + s.options.at("cap") + " rows per table"
-                           : "the data's own table sizes";
-    return d;
+  const bool vocabulary = s.is_text() && !s.options.contains("cap");
+  if (!vocabulary && s.options.contains("min_count"))
+    throw input_error("--data", 0, "min_count",
+                      s.is_text() ? "min_count sizes tables from the data; cap= hashes into "
+                                    "fixed-size tables instead: give one of them"
+                                  : "min_count applies to text data only");
+  const auto make = [](dataset data, std::span<const std::uint8_t> folds, std::string tables) {
+    std::int64_t rows = 0;
+    for (auto t : data.features().table_sizes) rows += t;
+    return split_dataset{std::move(data),
+                         rows_of(folds, split_part::train),
+                         rows_of(folds, split_part::val),
+                         rows_of(folds, split_part::test),
+                         std::move(tables),
+                         rows};
+  };
+  if (!vocabulary) {
+    dataset data = open_dataset(s, skip_bad_rows);
+    const auto folds = stratified_folds(data.labels());
+    return make(std::move(data), folds,
+                s.is_text()
+                    ? "modulo hashing into at most " + s.options.at("cap") + " rows per table"
+                    : "the data's own table sizes");
   }
   text_reader r(text_format_of(s), s.path, {.skip_bad_rows = skip_bad_rows});
   const raw_block raw = r.read_all();
@@ -238,13 +237,10 @@ inline constexpr std::int64_t default_min_count = 2;
   vocab.count(raw, std::span<const std::uint32_t>(train));
   vocab.finalize(static_cast<std::uint64_t>(min_count));
   const schema sc = vocab.apply(r.features());
-  split_dataset d{dataset::in_memory(preprocess(raw, sc, &vocab), sc), train,
-                  rows_of(folds, split_part::val), rows_of(folds, split_part::test), {}, 0};
-  d.table_rows = total_rows(sc);
-  d.tables = "sized from " + std::to_string(d.train.size()) +
-             " training rows: ids seen >= " + std::to_string(min_count) +
-             " times get a row, others share the out-of-vocabulary row";
-  return d;
+  return make(dataset::in_memory(preprocess(raw, sc, &vocab), sc), folds,
+              "sized from " + std::to_string(train.size()) +
+                  " training rows: ids seen >= " + std::to_string(min_count) +
+                  " times get a row, others share the out-of-vocabulary row");
 }
 
 }  // namespace recnas::data

@@ -135,9 +135,8 @@ fit_result fit(Net& net, const data::dataset& data, std::vector<std::uint32_t> t
         r.stopped = true;
         break;
       }
-      if (tr.steps() < total &&
-          ((o.checkpoint_every > 0 && tr.steps() % o.checkpoint_every == 0) ||
-           (epoch_end && o.checkpoint_each_epoch)))
+      if (tr.steps() < total && ((o.checkpoint_every > 0 && tr.steps() % o.checkpoint_every == 0) ||
+                                 (epoch_end && o.checkpoint_each_epoch)))
         save();
       if (o.on_step && !o.on_step(tr.steps(), total, res)) {
         r.interrupted = true;
@@ -181,9 +180,8 @@ template <class Net>
                                           const data::dataset& data,
                                           std::vector<std::uint32_t> rows, index batch_size = 4096,
                                           int threads = 1) {
-  return parallel::with_threads(threads, [&] {
-    return evaluate_in_arena(net, a, data, std::move(rows), batch_size);
-  });
+  return parallel::with_threads(
+      threads, [&] { return evaluate_in_arena(net, a, data, std::move(rows), batch_size); });
 }
 
 }  // namespace recnas::train

@@ -97,12 +97,11 @@ template <class MakeNet>
                                        const protocol_options& o)
     -> protocol_outcome<decltype(make())> {
   using Net = decltype(make());
-  if (o.lr_grid.empty())
-    throw input_error("", 0, "lr", "the learning-rate grid is empty");
+  if (o.lr_grid.empty()) throw input_error("", 0, "lr", "the learning-rate grid is empty");
   for (double lr : o.lr_grid)
     if (!std::isfinite(lr) || lr <= 0)
-      throw input_error("", 0, "lr", "learning rates must be finite and > 0, got " +
-                                         std::to_string(lr));
+      throw input_error("", 0, "lr",
+                        "learning rates must be finite and > 0, got " + std::to_string(lr));
   if (o.max_epochs < 1) throw input_error("", 0, "epochs", "at least one epoch is needed");
   if (val_rows.empty() && (o.lr_grid.size() > 1 || o.patience > 0))
     throw input_error("", 0, "val", "choosing the learning rate or epochs needs validation rows");
@@ -189,9 +188,8 @@ template <class MakeNet>
     fo.checkpoint = o.state.empty() ? std::filesystem::path{} : run_ck(run);
     fo.checkpoint_each_epoch = !o.state.empty();
     const auto score = [&](int epoch, bool last) {
-      const auto m = val_rows.empty()
-                         ? metric_values{}
-                         : evaluate_in_arena(net, a, data, val_rows, o.eval_batch);
+      const auto m = val_rows.empty() ? metric_values{}
+                                      : evaluate_in_arena(net, a, data, val_rows, o.eval_batch);
       record({run, lr, epoch, m.logloss, m.auc});
       // Without early stopping a run's result is its last epoch; with it, its best one.
       bool candidate = last;
@@ -204,8 +202,7 @@ template <class MakeNet>
           ++since_best;
         }
       }
-      const bool overall =
-          candidate && (best_run < 0 || m.logloss < best_val || val_rows.empty());
+      const bool overall = candidate && (best_run < 0 || m.logloss < best_val || val_rows.empty());
       if (overall) {
         const auto v = net.params().values();
         best.assign(v.begin(), v.end());
@@ -220,17 +217,17 @@ template <class MakeNet>
       return !stop;
     };
     fo.on_epoch = [&](int epoch) { return score(epoch, epoch == o.max_epochs); };
-    const auto fr = fit(net, data, train_rows,
-                        [&](std::int64_t, rng&) -> const supernet::architecture& { return a; }, fo);
+    const auto fr = fit(
+        net, data, train_rows,
+        [&](std::int64_t, rng&) -> const supernet::architecture& { return a; }, fo);
     res.steps += fr.steps_this_run;
     if (fr.interrupted) {
       res.interrupted = true;
       break;
     }
     if (run_done[static_cast<std::size_t>(run)] == 0) {  // max_steps ended it inside an epoch
-      const auto per_epoch =
-          std::max<std::int64_t>(1, static_cast<std::int64_t>(train_rows.size()) /
-                                        std::max<index>(1, o.fit.batch_size));
+      const auto per_epoch = std::max<std::int64_t>(
+          1, static_cast<std::int64_t>(train_rows.size()) / std::max<index>(1, o.fit.batch_size));
       score(static_cast<int>((fr.steps + per_epoch - 1) / per_epoch), true);
     }
     if (!o.state.empty()) std::filesystem::remove(run_ck(run));
@@ -241,8 +238,9 @@ template <class MakeNet>
   Net out = make();
   if (!res.interrupted) {
     if (best_run < 0)
-      throw error("training diverged at every learning rate of the grid (validation logloss "
-                  "not finite); try smaller learning rates");
+      throw error(
+          "training diverged at every learning rate of the grid (validation logloss "
+          "not finite); try smaller learning rates");
     auto v = out.params().values();
     expects(v.size() == best.size(), "protocol: best weights match the network");
     std::copy(best.begin(), best.end(), v.begin());

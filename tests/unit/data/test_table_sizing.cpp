@@ -56,8 +56,8 @@ TEST_CASE("open_split: table rows come from the training split's ids with min_co
   const auto f = write_criteo(3000);
   for (int min_count : {1, 2, 3}) {
     CAPTURE(min_count);
-    const auto d = rd::open_split(
-        rd::parse_data_spec("criteo:" + f.path.string() + ",min_count=" + std::to_string(min_count)));
+    const auto d = rd::open_split(rd::parse_data_spec("criteo:" + f.path.string() +
+                                                      ",min_count=" + std::to_string(min_count)));
     REQUIRE(d.train.size() + d.val.size() + d.test.size() == f.cats.size());
     const auto& sc = d.data.features();
     std::vector<std::map<std::uint32_t, int>> count(26);
@@ -106,16 +106,17 @@ TEST_CASE("open_split: table rows come from the training split's ids with min_co
 
 TEST_CASE("open_split: cap= keeps modulo hashing; bad sizing options are refused by name") {
   const auto f = write_criteo(600);
-  const auto capped = rd::open_split(rd::parse_data_spec("criteo:" + f.path.string() + ",cap=1000"));
+  const auto capped =
+      rd::open_split(rd::parse_data_spec("criteo:" + f.path.string() + ",cap=1000"));
   for (auto t : capped.data.features().table_sizes) CHECK(t <= 1000);
   rd::example_block b(600, 13, 26);
   capped.data.read(0, 600, b, 0);
   const auto& sizes = capped.data.features().table_sizes;
   for (int r = 0; r < 600; ++r)
     for (int j = 0; j < 26; ++j)
-      CHECK(b.cat_row(r)[j] == rd::hash_category(f.cats[r][j] == 0 ? rd::missing_categorical
-                                                                   : f.cats[r][j],
-                                                 sizes[j]));
+      CHECK(
+          b.cat_row(r)[j] ==
+          rd::hash_category(f.cats[r][j] == 0 ? rd::missing_categorical : f.cats[r][j], sizes[j]));
   const auto spec = [&](const std::string& opts) {
     return rd::parse_data_spec("criteo:" + f.path.string() + opts);
   };

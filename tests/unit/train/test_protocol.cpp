@@ -91,7 +91,8 @@ TEST_CASE("protocol: a fixed lr and epoch count is plain fit(), bit for bit") {
   tr::fit_options fo = p.fit;
   fo.lr = 0.05;
   fo.epochs = 2;
-  tr::fit(net, f.data, f.train, [&](std::int64_t, recnas::rng&) { return f.arch; }, fo);
+  tr::fit(
+      net, f.data, f.train, [&](std::int64_t, recnas::rng&) { return f.arch; }, fo);
   CHECK(params_of(out.net) == params_of(net));
 }
 
@@ -141,7 +142,6 @@ TEST_CASE("protocol: bad grids and missing validation rows are refused by name")
   CHECK_THROWS_AS((void)tr::train_with_protocol(f.maker(), f.arch, f.data, f.train, f.val, p),
                   recnas::input_error);
   p.lr_grid = {0.01, 0.1};
-  CHECK_THROWS_WITH_AS(
-      (void)tr::train_with_protocol(f.maker(), f.arch, f.data, f.train, {}, p),
-      doctest::Contains("validation rows"), recnas::input_error);
+  CHECK_THROWS_WITH_AS((void)tr::train_with_protocol(f.maker(), f.arch, f.data, f.train, {}, p),
+                       doctest::Contains("validation rows"), recnas::input_error);
 }
