@@ -5,7 +5,8 @@
 #   2. recnas search --space nasrec-full --budget small on the Criteo and the Avazu sample;
 # and prints per seed, mean, standard deviation and the paired comparison of the winner with
 # the best baseline; everything is also written to OUT/summary.json.
-# Usage: bench/search_quality.sh [OUT]   (RECNAS=path/to/recnas, SEEDS="0 1 2", PARTS="train search")
+# Usage: bench/search_quality.sh [OUT]   (RECNAS=path/to/recnas, SEEDS="0 1 2", PARTS="train search",
+#        MODELS="dnn dlrm deepfm autoint dcnv2 dlrm-ref", SPACE=nasrec-full)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 recnas="${RECNAS:-$root/build/release/examples/recnas}"
@@ -21,7 +22,7 @@ mkdir -p "$out"
 threads="${THREADS:-2}"
 for part in $parts; do
   if [ "$part" = train ]; then
-    for m in dnn dlrm deepfm autoint; do
+    for m in ${MODELS:-dnn dlrm deepfm autoint dcnv2 dlrm-ref}; do
       for s in $seeds; do
         f="$out/train-criteo-$m-$s.json"
         [ -s "$f" ] && continue
@@ -37,17 +38,17 @@ for part in $parts; do
       for s in $seeds; do
         f="$out/search-$ds-$s.json"
         [ -s "$f" ] && continue
-        echo "== recnas search --space nasrec-full --budget small --data $ds:<sample> --seed $s" >&2
-        /usr/bin/time -f "%e" -o "$f.time" "$recnas" search --space nasrec-full --budget small \
+        echo "== recnas search --space ${SPACE:-nasrec-full} --budget small --data $ds:<sample> --seed $s" >&2
+        /usr/bin/time -f "%e" -o "$f.time" "$recnas" search --space "${SPACE:-nasrec-full}" --budget small \
           --data "$ds:$path" --seed "$s" --threads "$threads" --out "$out/search-$ds-$s" --json \
           | tail -1 > "$f.tmp" && mv "$f.tmp" "$f"
       done
     done
   fi
 done
-python3 - "$out" <<'PY'
+python3 - "$out" "$seeds" <<'PY'
 import json, os, statistics as st, sys
-out = sys.argv[1]
+out, seeds = sys.argv[1], sys.argv[2].split()
 def load(name):
     p = os.path.join(out, name)
     if not os.path.exists(p) or os.path.getsize(p) == 0: return None
@@ -57,8 +58,8 @@ def load(name):
 def ms(v): return "%.4f +- %.4f" % (st.mean(v), st.stdev(v) if len(v) > 1 else 0.0)
 summary = {"train": {}, "search": {}}
 print("\n## recnas train (defaults), Criteo sample: test logloss per seed")
-for m in ["dnn", "dlrm", "deepfm", "autoint"]:
-    rows = [load("train-criteo-%s-%s.json" % (m, s)) for s in range(3)]
+for m in ["dnn", "dlrm", "deepfm", "autoint", "dcnv2", "dlrm-ref"]:
+    rows = [load("train-criteo-%s-%s.json" % (m, s)) for s in seeds]
     rows = [r for r in rows if r]
     if not rows: continue
     v = [r[0]["logloss"] for r in rows]
@@ -67,7 +68,7 @@ for m in ["dnn", "dlrm", "deepfm", "autoint"]:
     print("%-8s %s  mean %s  (lr %s, epochs %s, %s s)" % (m, " ".join("%.4f" % x for x in v), ms(v),
           summary["train"][m]["lr"], summary["train"][m]["epochs"], summary["train"][m]["seconds"]))
 for ds in ["criteo", "avazu"]:
-    rows = [load("search-%s-%s.json" % (ds, s)) for s in range(3)]
+    rows = [load("search-%s-%s.json" % (ds, s)) for s in seeds]
     rows = [r for r in rows if r]
     if not rows: continue
     print("\n## recnas search --budget small, %s sample: test logloss per seed" % ds)

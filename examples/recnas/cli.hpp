@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <recnas/core/error.hpp>
+#include <recnas/supernet/space.hpp>
 
 namespace recnas_cli {
 
@@ -38,6 +39,19 @@ struct register_command {
 };
 
 /// The `--json` convention: exactly one JSON object, as the last line of stdout.
+/// `--space NAME` restricted to the spaces of List (checked while parsing, with the known
+/// names in the message); dispatch with recnas::supernet::visit_space<List>.
+template <class List = recnas::supernet::searchable_spaces>
+CLI::Option* add_space_option(CLI::App& app, std::string& target, const std::string& what) {
+  return app.add_option("--space", target, what + ": " + List::names())
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return List::contains(v) ? std::string()
+                                     : "unknown space \"" + v + "\" (known: " + List::names() + ")";
+          },
+          "SPACE"));
+}
+
 inline void print_json_last_line(const nlohmann::json& j) {
   std::fflush(stderr);
   std::printf("%s\n", j.dump().c_str());

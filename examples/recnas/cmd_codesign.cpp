@@ -654,9 +654,7 @@ const recnas_cli::register_command reg{
     {"codesign", "co-search of architecture and PIM configuration; gain over the arch-only model",
      [](CLI::App& app) {
        auto a = std::make_shared<codesign_args>();
-       app.add_option("--space", a->space, "nasrec-full or nasrec-small")
-           ->check(CLI::IsMember({"nasrec-full", "nasrec-small"}))
-           ->capture_default_str();
+       recnas_cli::add_space_option(app, a->space, "search space")->capture_default_str();
        app.add_option("--pim-preset", a->preset, "PIM chip: isaac, neurosim, mnsim or puma")
            ->check(CLI::IsMember({"isaac", "neurosim", "mnsim", "puma"}))
            ->capture_default_str();
@@ -717,10 +715,7 @@ const recnas_cli::register_command reg{
          recnas_cli::install_interrupt_handler();
          std::transform(a->budget.begin(), a->budget.end(), a->budget.begin(),
                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-         if (a->space == "nasrec-small")
-           run<sn::nasrec_small>(*a);
-         else
-           run<sn::nasrec_full>(*a);
+         sn::visit_space(a->space, [&]<class S>() { run<S>(*a); });
        });
      }}};
 

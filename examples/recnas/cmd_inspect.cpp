@@ -121,14 +121,11 @@ void inspect(const inspect_options& o) {
   std::string space = o.space;
   if (space.empty()) space = sn::space_name_of(j);
   if (space.empty()) space = "nasrec-full";
-  if (space == "nasrec-full") {
-    run<sn::nasrec_full>(o, j);
-  } else if (space == "nasrec-small") {
-    run<sn::nasrec_small>(o, j);
-  } else {
-    throw recnas::input_error(o.arch, 0, o.space.empty() ? "space" : "--space",
-                              "unknown space \"" + space + "\" (nasrec-full, nasrec-small)");
-  }
+  if (!sn::searchable_spaces::contains(space))
+    throw recnas::input_error(
+        o.arch, 0, o.space.empty() ? "space" : "--space",
+        "unknown space \"" + space + "\" (" + sn::searchable_spaces::names() + ")");
+  sn::visit_space(space, [&]<class S>() { run<S>(o, j); });
 }
 
 recnas_cli::register_command reg{
@@ -137,7 +134,7 @@ recnas_cli::register_command reg{
        static inspect_options o;
        app.add_option("--arch", o.arch, "architecture JSON (recnas format or a NasRec config)")
            ->required();
-       app.add_option("--space", o.space, "nasrec-full | nasrec-small (default: from the file)");
+       recnas_cli::add_space_option(app, o.space, "space (default: from the file)");
        app.add_option(
            "--dataset", o.dataset,
            "criteo | avazu | kdd: the stem's feature counts (default: from the file name)");

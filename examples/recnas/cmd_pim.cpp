@@ -443,8 +443,9 @@ pim::workload architecture_workload(const json& j, const pim_args& a) {
   std::string space = a.space;
   if (space.empty()) space = sn::space_name_of(j);
   if (space.empty())
-    throw input_error(a.arch, 0, "space",
-                      "the file does not name its space; pass --space nasrec-full|nasrec-small");
+    throw input_error(
+        a.arch, 0, "space",
+        "the file does not name its space; pass --space (" + sn::searchable_spaces::names() + ")");
   std::string ds_name = a.dataset;
   if (ds_name.empty()) {  // the released configs are named after their dataset
     const auto base = std::filesystem::path(a.arch).filename().string();
@@ -456,15 +457,12 @@ pim::workload architecture_workload(const json& j, const pim_args& a) {
   const sn::data_shape ds = ds_name == "avazu" ? sn::data_shape::avazu(rows)
                             : ds_name == "kdd" ? sn::data_shape::kdd(rows)
                                                : sn::data_shape::criteo(rows);
-  pim::workload w;
-  if (space == "nasrec-full") {
-    w = pim::workload_of<sn::nasrec_full>(sn::from_json<sn::nasrec_full>(j, a.arch), ds);
-  } else if (space == "nasrec-small") {
-    w = pim::workload_of<sn::nasrec_small>(sn::from_json<sn::nasrec_small>(j, a.arch), ds);
-  } else {
-    throw input_error(a.arch, 0, "space",
-                      "\"" + space + "\" is not a known space (nasrec-full, nasrec-small)");
-  }
+  if (!sn::searchable_spaces::contains(space))
+    throw input_error(
+        a.arch, 0, "space",
+        "\"" + space + "\" is not a known space (" + sn::searchable_spaces::names() + ")");
+  pim::workload w = sn::visit_space(
+      space, [&]<class S>() { return pim::workload_of<S>(sn::from_json<S>(j, a.arch), ds); });
   w.name = std::filesystem::path(a.arch).stem().string() + " (" + space + ", " + ds_name + ")";
   return w;
 }
@@ -538,9 +536,8 @@ const recnas_cli::register_command reg{
        app.add_option("--preset", a->preset, "accelerator preset")
            ->check(CLI::IsMember({"isaac", "neurosim", "mnsim", "puma"}))
            ->capture_default_str();
-       app.add_option("--space", a->space,
-                      "space of an architecture file (default: its \"config\"/\"space\" field)")
-           ->check(CLI::IsMember({"nasrec-full", "nasrec-small"}));
+       recnas_cli::add_space_option(app, a->space,
+                                    "space of an architecture file (default: its \"space\" field)");
        app.add_option("--dataset", a->dataset,
                       "input shape of an architecture (default: from the file name, else criteo)")
            ->check(CLI::IsMember({"criteo", "avazu", "kdd"}));

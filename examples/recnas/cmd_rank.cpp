@@ -107,9 +107,7 @@ const recnas_cli::register_command reg{
     {"rank", "ranking quality of the supernet: Kendall tau / Spearman vs training from scratch",
      [](CLI::App& app) {
        auto a = std::make_shared<rank_args>();
-       app.add_option("--space", a->space, "nasrec-full or nasrec-small")
-           ->check(CLI::IsMember({"nasrec-full", "nasrec-small"}))
-           ->capture_default_str();
+       recnas_cli::add_space_option(app, a->space, "search space")->capture_default_str();
        app.add_option("--data", a->data, "dataset spec (as recnas train)")->capture_default_str();
        app.add_option("--budget", a->budget,
                       "tiny | small | paper | N (sets the evaluation recipe)")
@@ -131,10 +129,7 @@ const recnas_cli::register_command reg{
        app.add_flag("--json", a->json_out, "print one JSON object as the last line of stdout");
        app.callback([a] {
          recnas_cli::install_interrupt_handler();
-         if (a->space == "nasrec-small")
-           run<sn::nasrec_small>(*a);
-         else
-           run<sn::nasrec_full>(*a);
+         sn::visit_space(a->space, [&]<class S>() { run<S>(*a); });
        });
      }}};
 

@@ -19,6 +19,7 @@
 #include <recnas/data/data.hpp>
 #include <recnas/data/spec.hpp>
 #include <recnas/io/report.hpp>
+#include <recnas/search/correlation.hpp>
 #include <recnas/search/cost.hpp>
 #include <recnas/search/driver.hpp>
 #include <recnas/search/nas.hpp>
@@ -68,6 +69,7 @@ struct search_args {
   double max_params = 0;
   int threads = 2;
   int top_k = -1;
+  int screen = -1;
   std::uint64_t seed = 0;
   bool json_out = false;
   std::string baselines = "all";
@@ -189,6 +191,7 @@ void run(const search_args& o) {
   const auto t_start = std::chrono::steady_clock::now();
   const budget bud = budget_of(o.budget);
   const int top_k = o.top_k >= 0 ? o.top_k : bud.top_k;
+  const int screen = o.screen >= 0 ? o.screen : bud.screen;
   std::vector<std::string> obj_names{"logloss"};
   for (auto& m : parse_objectives(o.objectives)) obj_names.push_back(m);
   std::vector<constraint> cons;
@@ -370,15 +373,55 @@ void run(const search_args& o) {
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       return outcome.history[a].eval.primary() < outcome.history[b].eval.primary();
     });
-    if (order.size() > static_cast<std::size_t>(top_k))
-      order.resize(static_cast<std::size_t>(top_k));
+    const auto keep = static_cast<std::size_t>(std::max(top_k, screen));
+    if (order.size() > keep) order.resize(keep);
   }
   if (order.empty())
     throw recnas::input_error("", 0, "--max-mflops",
                               "no evaluated candidate satisfies the constraints");
-  standalone_runs retrain(
-      out / "retrain.jsonl", d, bud.final_training, o.threads, o.seed, ctx,
-      o.init == "reference" ? sn::init_scheme::reference : sn::init_scheme::fan_in_uniform);
+  const auto init_scheme =
+      o.init == "reference" ? sn::init_scheme::reference : sn::init_scheme::fan_in_uniform;
+  json screened = json::array();
+  if (screen > top_k && order.size() > static_cast<std::size_t>(top_k)) {
+    // Short standalone training ranks the supernet's best better than the supernet does on
+    // small samples (docs/search.md, "Screening"); the finalists are its top_k.
+    standalone_runs screener(out / "screen.jsonl", d, bud.screen_training, o.threads, o.seed, ctx,
+                             init_scheme);
+    const auto t_sc = std::chrono::steady_clock::now();
+    std::vector<double> sup, val;
+    for (std::size_t r = 0; r < order.size(); ++r) {
+      const auto& c = outcome.history[order[r]];
+      json j =
+          screener.run<S>(c.candidate, recnas_cli::arch_key(c.hash),
+                          "screen " + std::to_string(r + 1) + "/" + std::to_string(order.size()));
+      sup.push_back(c.eval.primary());
+      val.push_back(j["val_logloss"].get<double>());
+      screened.push_back({{"id", c.id},
+                          {"search_logloss", c.eval.primary()},
+                          {"screen_val_logloss", j["val_logloss"]},
+                          {"mflops", j["mflops"]}});
+    }
+    std::vector<std::size_t> by(order.size());
+    for (std::size_t i = 0; i < by.size(); ++i) by[i] = i;
+    std::stable_sort(by.begin(), by.end(),
+                     [&](std::size_t a, std::size_t b) { return val[a] < val[b]; });
+    std::vector<std::size_t> next;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(top_k) && i < by.size(); ++i)
+      next.push_back(order[by[i]]);
+    const double tau = rs::kendall_tau(sup, val);
+    phases["screen_s"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sc).count();
+    phases["screen_kendall_tau"] = tau;  // supernet score vs short standalone training
+    std::fprintf(stderr,
+                 "screening: %zu networks trained briefly; Kendall tau (supernet vs standalone) "
+                 "%.3f; finalists: the %zu best\n",
+                 order.size(), tau, next.size());
+    order = std::move(next);
+  } else if (order.size() > static_cast<std::size_t>(top_k)) {
+    order.resize(static_cast<std::size_t>(top_k));
+  }
+  standalone_runs retrain(out / "retrain.jsonl", d, bud.final_training, o.threads, o.seed, ctx,
+                          init_scheme);
   const auto t_re = std::chrono::steady_clock::now();
   std::vector<json> finalists;
   for (std::size_t r = 0; r < order.size(); ++r) {
@@ -419,12 +462,15 @@ void run(const search_args& o) {
   {
     for (const auto& n : baseline_list) {
       const auto name = n;
-      json j = retrain.run<sn::nasrec_full>(tr::baseline(name), "baseline:" + n, "baseline " + n);
-      if (train_val) {
-        const json chosen = j;
-        j = retrain.run<sn::nasrec_full>(tr::baseline(name), "final-baseline:" + n,
-                                         "final: baseline " + n + " on train+val", &chosen);
-      }
+      json j = tr::visit_baseline_space(name, [&]<class B>() {
+        json r = retrain.template run<B>(tr::baseline(name), "baseline:" + n, "baseline " + n);
+        if (train_val) {
+          const json chosen = r;
+          r = retrain.template run<B>(tr::baseline(name), "final-baseline:" + n,
+                                      "final: baseline " + n + " on train+val", &chosen);
+        }
+        return r;
+      });
       j["label"] = "baseline " + n;
       baselines[n] = j["test_logloss"];
       baseline_rows.push_back(j);
@@ -559,6 +605,7 @@ void run(const search_args& o) {
             {"evaluations", outcome.history.size()},
             {"evaluated_this_run", outcome.evaluated},
             {"pareto_size", front.size()},
+            {"screened", screened},
             {"phases", phases},
             {"seconds", total_s},
             {"out", out.string()}};
@@ -569,9 +616,7 @@ const recnas_cli::register_command reg{
     {"search", "the main job: supernet training, evolution, top-k re-training, report",
      [](CLI::App& app) {
        auto a = std::make_shared<search_args>();
-       app.add_option("--space", a->space, "nasrec-full or nasrec-small")
-           ->check(CLI::IsMember({"nasrec-full", "nasrec-small"}))
-           ->capture_default_str();
+       recnas_cli::add_space_option(app, a->space, "search space")->capture_default_str();
        app.add_option("--data", a->data,
                       "criteo:PATH | avazu:PATH | kdd:PATH | cache:PATH | synthetic[:rows=N]")
            ->capture_default_str();
@@ -610,6 +655,10 @@ const recnas_cli::register_command reg{
            ->capture_default_str();
        app.add_option("--top-k", a->top_k,
                       "candidates re-trained from scratch (default: budget's)");
+       app.add_option("--screen", a->screen,
+                      "best networks by supernet score given a short standalone training, whose "
+                      "top-k become the finalists (0: off; default: budget's)")
+           ->check(CLI::Range(0, 1000));
        app.add_option("--threads", a->threads, "threads")
            ->check(CLI::Range(1, 1024))
            ->capture_default_str();
@@ -629,10 +678,7 @@ const recnas_cli::register_command reg{
          std::transform(b.begin(), b.end(), b.begin(),
                         [](unsigned char c) { return std::tolower(c); });
          a->budget = b;
-         if (a->space == "nasrec-small")
-           run<sn::nasrec_small>(*a);
-         else
-           run<sn::nasrec_full>(*a);
+         sn::visit_space(a->space, [&]<class S>() { run<S>(*a); });
        });
      }}};
 

@@ -46,6 +46,12 @@ struct budget {
   tr::protocol_options final_training;
   rs::evaluator_options eval;
   int top_k = 3;
+  /// Screening (0: off): the `screen` best distinct networks by supernet score are trained
+  /// standalone with the short `screen_training` recipe, and the top_k of those by validation
+  /// logloss become the finalists. It is the fallback the supernet's weak ranking on small
+  /// samples needs (docs/search.md, "Screening").
+  int screen = 0;
+  tr::protocol_options screen_training;
 };
 
 inline budget budget_of(const std::string& name) {
@@ -62,6 +68,9 @@ inline budget budget_of(const std::string& name) {
               .val_batch_size = 2048,
               .val_batches = 1};
     b.top_k = 2;
+    b.screen = 3;
+    b.screen_training.lr_grid = {0.1};
+    b.screen_training.max_epochs = 1;
   } else if (name == "small") {  // the README's main job: a few minutes on 2 cores
     b.evo = {.population = 32, .tournament = 16, .children = 8, .generations = 12};
     b.eval = {.batch_size = 512,
@@ -70,6 +79,9 @@ inline budget budget_of(const std::string& name) {
               .val_batch_size = 4096,
               .val_batches = 3};
     b.top_k = 3;
+    b.screen = 12;
+    b.screen_training.lr_grid = {0.03};
+    b.screen_training.max_epochs = 2;
   } else if (name == "paper") {  // nasrec-spec section 4
     b.evo = {};
     b.eval = {};
@@ -93,7 +105,12 @@ inline budget budget_of(const std::string& name) {
               .val_batch_size = 4096,
               .val_batches = 8};
     b.top_k = 5;
+    b.screen = 16;
+    b.screen_training.lr_grid = {0.03};
+    b.screen_training.max_epochs = 2;
   }
+  b.screen_training.patience = 0;  // a fixed short schedule: its last epoch is the score
+  b.screen_training.fit.batch_size = 512;
   return b;
 }
 

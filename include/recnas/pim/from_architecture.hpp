@@ -234,6 +234,22 @@ template <class S>
             if (!Op::skip(sh))
               dense_op_out = {out.add(
                   detail::analog(op_kind::projection, tag + ".sg_proj", wd, sh.d, 1), {prod})};
+          } else if constexpr (std::is_same_v<Op, ops::cross>) {
+            // DCN-v2: S x on the crossbars, then x0 * (.) and the residual + x digitally.
+            const index wd = Op::width(sh);
+            producers g{
+                out.add(detail::analog(op_kind::projection, tag + ".cross_self", wd, wd, 1), left)};
+            detail::append(g, right);
+            producers r{out.add(
+                layer::digital(op_kind::gating, tag + ".cross_mul", 0.0, 0.0, 0.0, 2 * wd, wd)
+                    .with_muls(static_cast<double>(wd)),
+                g)};
+            detail::append(r, left);
+            dense_op_out = {out.add(layer::sum(tag + ".cross_add", wd), r)};
+            if (!Op::skip(sh))
+              dense_op_out = {
+                  out.add(detail::analog(op_kind::projection, tag + ".cross_proj", wd, sh.d, 1),
+                          dense_op_out)};
           } else if constexpr (std::is_same_v<Op, ops::sum>) {
             const index wd = Op::width(sh);
             const index add = out.add(layer::sum(tag + ".sum", wd), lr);

@@ -14,6 +14,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -24,6 +27,8 @@
 #include "recnas/connect/dense.hpp"
 #include "recnas/ops/attention.hpp"
 #include "recnas/ops/concepts.hpp"
+#include "recnas/ops/cross.hpp"
+#include "recnas/ops/dlrm_interaction.hpp"
 #include "recnas/ops/dot_product.hpp"
 #include "recnas/ops/efc.hpp"
 #include "recnas/ops/fc.hpp"
@@ -319,6 +324,27 @@ struct nasrec_full
   static constexpr std::string_view reference_name = "xlarge";
 };
 
+/// NASRec-Full plus DCN-v2's cross layer (recnas's own; no reference counterpart): node order
+/// FC, DP, SG, Sum, Cross | Attention, EFC, so every NASRec-Full architecture is one of it
+/// with the same indices.
+struct nasrec_full_cross
+    : space<blocks<7>,
+            dense_ops<ops::fc, ops::dot_product, ops::sigmoid_gating, ops::sum, ops::cross>,
+            sparse_ops<ops::attention, ops::efc>,
+            mergers<ops::dense_to_sparse, ops::sparse_to_dense>, nasrec_dense_dims,
+            nasrec_sparse_dims, connect::dense<4>> {
+  static constexpr std::string_view name = "nasrec-full-cross";
+};
+
+/// Hosts the classic DLRM exactly (train/baselines.hpp's `dlrm-ref`), not a search space
+/// anyone should search: FC blocks for the bottom and top MLPs, DLRM's interaction, and no
+/// sparse branch (zero tokens, so the head reads the last dense output only).
+struct dlrm_reference
+    : space<blocks<6>, dense_ops<ops::fc, ops::dlrm_interaction>, sparse_ops<ops::zero_sparse>,
+            nasrec_dense_dims, nasrec_sparse_dims, connect::dense<4>> {
+  static constexpr std::string_view name = "dlrm-reference";
+};
+
 /// NASRec-Small (the reference's `autoctr`): FC, DP | EFC.
 struct nasrec_small : space<blocks<7>, dense_ops<ops::fc, ops::dot_product>, sparse_ops<ops::efc>,
                             mergers<ops::dense_to_sparse, ops::sparse_to_dense>, nasrec_dense_dims,
@@ -326,5 +352,42 @@ struct nasrec_small : space<blocks<7>, dense_ops<ops::fc, ops::dot_product>, spa
   static constexpr std::string_view name = "nasrec-small";
   static constexpr std::string_view reference_name = "autoctr";
 };
+
+/// The spaces a command can name (`--space`), in the order help texts list them.
+template <SearchSpace... S>
+struct space_list {
+  /// "a, b, c" for messages.
+  [[nodiscard]] static std::string names() {
+    std::string out;
+    ((out += (out.empty() ? "" : ", ") + std::string(S::name)), ...);
+    return out;
+  }
+  [[nodiscard]] static bool contains(std::string_view name) { return ((S::name == name) || ...); }
+};
+using searchable_spaces = space_list<nasrec_full, nasrec_full_cross, nasrec_small>;
+
+/// Calls f.template operator()<S>() for the space of List named `name`; an unknown name is
+/// an std::invalid_argument listing the known ones. Each space in List is instantiated, so a
+/// command pays compile time only for the spaces it lists.
+template <class List = searchable_spaces, class F>
+decltype(auto) visit_space(std::string_view name, F&& f) {
+  return [&]<SearchSpace... S>(space_list<S...>*)->decltype(auto) {
+    using result = decltype(f.template operator()<std::tuple_element_t<0, std::tuple<S...>>>());
+    if constexpr (std::is_void_v<result>) {
+      const bool found = ((S::name == name ? (f.template operator()<S>(), true) : false) || ...);
+      if (!found)
+        throw std::invalid_argument("unknown space \"" + std::string(name) +
+                                    "\" (known: " + List::names() + ")");
+    } else {
+      std::optional<result> r;
+      (void)((S::name == name ? (r.emplace(f.template operator()<S>()), true) : false) || ...);
+      if (!r)
+        throw std::invalid_argument("unknown space \"" + std::string(name) +
+                                    "\" (known: " + List::names() + ")");
+      return std::move(*r);
+    }
+  }
+  (static_cast<List*>(nullptr));
+}
 
 }  // namespace recnas::supernet

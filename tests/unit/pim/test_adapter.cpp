@@ -13,6 +13,7 @@
 #include <recnas/pim/pim.hpp>
 #include <recnas/supernet/counting.hpp>
 #include <recnas/supernet/json.hpp>
+#include <recnas/train/baselines.hpp>
 
 namespace pim = recnas::pim;
 namespace sn = recnas::supernet;
@@ -153,6 +154,38 @@ TEST_CASE("adapter: random subnets of both spaces keep the MAC identity") {
             sn::analyze<sn::nasrec_small>(a, ds).flops - layernorm_flops<sn::nasrec_small>(a, ds));
     }
   }
+}
+
+TEST_CASE("adapter: the cross operator maps S x to crossbars, x0 * (.) + x to digital units") {
+  // Random NASRec-Full-Cross subnets keep the MAC identity; DCN-v2's three cross layers each
+  // give one w x w crossbar product, one multiply and one residual sum.
+  recnas::rng g(77);
+  using S = sn::nasrec_full_cross;
+  for (int t = 0; t < 20; ++t) {
+    CAPTURE(t);
+    const auto a = sn::random_architecture<S>(g);
+    const auto ds = sn::data_shape::criteo();
+    const auto w = pim::workload_of<S>(a, ds);
+    w.validate();
+    CHECK(w.macs() == sn::analyze<S>(a, ds).flops - layernorm_flops<S>(a, ds));
+  }
+  const auto w = pim::workload_of<S>(recnas::train::baseline("dcnv2"), sn::data_shape::criteo());
+  int self = 0, mul = 0, add = 0;
+  for (const auto& l : w.layers) {
+    if (l.name.find(".cross_self") != std::string::npos) {
+      ++self;
+      CHECK(l.cls() == pim::op_class::analog);
+      CHECK(l.mac_count() == 256.0 * 256.0);
+    }
+    if (l.name.find(".cross_mul") != std::string::npos) {
+      ++mul;
+      CHECK(l.muls == 256.0);
+    }
+    add += l.name.find(".cross_add") != std::string::npos;
+  }
+  CHECK(self == 3);
+  CHECK(mul == 3);
+  CHECK(add == 3);
 }
 
 TEST_CASE("adapter: precision options and table sizes reach the layers") {

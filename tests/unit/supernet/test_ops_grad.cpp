@@ -12,6 +12,8 @@
 
 #include <recnas/core/rng.hpp>
 #include <recnas/ops/attention.hpp>
+#include <recnas/ops/cross.hpp>
+#include <recnas/ops/dlrm_interaction.hpp>
 #include <recnas/ops/dot_product.hpp>
 #include <recnas/ops/efc.hpp>
 #include <recnas/ops/fc.hpp>
@@ -200,6 +202,97 @@ TEST_CASE("sum and sigmoid_gating: padding and the skipped projection") {
   }
 }
 
+TEST_CASE("cross: gradients, padding, the skipped projection and one shared operand") {
+  for (bool ln : {false, true}) {
+    CAPTURE(ln);
+    harness<ops::cross> a(shape_of(0, 0, 6, 10, 7, 0, ln), {6, 10}, {}, 31);  // x narrower
+    a.check(32);
+    harness<ops::cross> b(shape_of(0, 0, 10, 6, 10, 0, ln), {10, 6}, {}, 33);  // w == d: no P
+    b.check(34);
+    harness<ops::cross> c(shape_of(0, 0, 9, 9, 12, 0, ln), {9}, {}, 35);  // x0 == x
+    c.check(36);
+  }
+}
+
+TEST_CASE("cross: forward matches DCN-v2's x0 * (W x + b) + x, naive double loops") {
+  // l (x) 6 wide, r (x0) 10 wide: w = 10, P: 10 -> 7 with bias.
+  harness<ops::cross> h(shape_of(0, 0, 6, 10, 7, 0, false), {6, 10}, {}, 37);
+  ops::tape<double> t;
+  std::vector<double> r(static_cast<std::size_t>(h.B * (7 + 5 + 8 * E)), 0.0);
+  h.run(r, t);
+  const idx w = 10, d = 7;
+  const auto &S = h.pv[0], &Sb = h.pv[1], &P = h.pv[2], &Pb = h.pv[3];
+  REQUIRE(S.size() == static_cast<std::size_t>(w * w));
+  REQUIRE(P.size() == static_cast<std::size_t>(d * w));
+  for (idx b = 0; b < h.B; ++b) {
+    std::vector<double> x(static_cast<std::size_t>(w), 0.0), x0(static_cast<std::size_t>(w), 0.0);
+    for (idx k = 0; k < 6; ++k) x[k] = h.dx[0][b * 6 + k];
+    for (idx k = 0; k < 10; ++k) x0[k] = h.dx[1][b * 10 + k];
+    std::vector<double> c(static_cast<std::size_t>(w));
+    for (idx i = 0; i < w; ++i) {
+      double u = Sb[i];
+      for (idx k = 0; k < w; ++k) u += S[i * w + k] * x[k];
+      c[i] = x0[i] * u + x[i];
+    }
+    for (idx o = 0; o < d; ++o) {
+      double y = Pb[o];
+      for (idx i = 0; i < w; ++i) y += P[o * w + i] * c[i];
+      CHECK(h.y[b * h.out_stride + o] == doctest::Approx(y).epsilon(1e-12));
+    }
+  }
+  ops::op_shape s = shape_of(0, 0, 6, 10, 7, 0, false);
+  recnas::ops::param_declarer decl;
+  ops::cross::declare(s, decl);
+  CHECK(decl.decls().size() == 6);  // S, S.b, P, P.b, ln_g, ln_b
+}
+
+TEST_CASE("dlrm_interaction: gradients with and without the dense projection") {
+  for (bool ln : {false, true}) {
+    CAPTURE(ln);
+    harness<ops::dlrm_interaction> a(shape_of(20, 9, 0, 0, 11, 0, ln), {13, 7}, {4, 5}, 41);
+    a.check(42);
+    harness<ops::dlrm_interaction> b(shape_of(16, 6, 0, 0, 9, 0, ln), {16}, {6}, 43);  // x is 16
+    b.check(44);
+  }
+}
+
+TEST_CASE("dlrm_interaction: forward is DLRM's [x; pairs] -> ReLU(W z + b), naive double loops") {
+  // x 16 wide (no projection), 5 tokens: 6 vectors, 15 pairs, z = 31 values.
+  const idx T = 5, d = 7, zw = E + T * (T + 1) / 2;
+  harness<ops::dlrm_interaction> h(shape_of(E, T, 0, 0, d, 0, false), {E}, {T}, 45);
+  ops::tape<double> t;
+  std::vector<double> r(static_cast<std::size_t>(h.B * (d + 5)), 0.0);
+  h.run(r, t);
+  const auto &W = h.pv[4], &Wb = h.pv[5];
+  REQUIRE(h.pv[0].empty());  // the projection is skipped
+  REQUIRE(W.size() == static_cast<std::size_t>(d * zw));
+  idx positive = 0;
+  for (idx b = 0; b < h.B; ++b) {
+    auto vec = [&](idx i, idx e) {
+      return i == 0 ? h.dx[0][static_cast<std::size_t>(b * E + e)]
+                    : h.tx[0][static_cast<std::size_t>(b * T * E + (i - 1) * E + e)];
+    };
+    std::vector<double> z;
+    for (idx e = 0; e < E; ++e) z.push_back(vec(0, e));
+    for (idx i = 1; i <= T; ++i) {
+      for (idx j = 0; j < i; ++j) {
+        double acc = 0;
+        for (idx e = 0; e < E; ++e) acc += vec(i, e) * vec(j, e);
+        z.push_back(acc);
+      }
+    }
+    REQUIRE(static_cast<idx>(z.size()) == zw);
+    for (idx o = 0; o < d; ++o) {
+      double y = Wb[static_cast<std::size_t>(o)];
+      for (idx k = 0; k < zw; ++k) y += W[static_cast<std::size_t>(o * zw + k)] * z[k];
+      positive += y > 0;
+      CHECK(h.y[b * h.out_stride + o] == doctest::Approx(std::max(0.0, y)).epsilon(1e-12));
+    }
+  }
+  CHECK(positive > 0);  // the check saw the linear side of the ReLU
+  CHECK(ops::dlrm_interaction::z_width(shape_of(E, 26, 0, 0, d, 0, false)) == 16 + 351);
+}
+
 TEST_CASE("dot_product: projections, pair extraction and skips") {
   for (bool ln : {false, true}) {
     harness<ops::dot_product> a(shape_of(20, 9, 0, 0, 32, 0, ln), {13, 7}, {4, 5}, 11);  // k = 8
@@ -332,6 +425,12 @@ TEST_CASE("float (recnas::kernels) and double paths agree per operator") {
     check_float_matches_double<ops::sum>(shape_of(0, 0, 5, 9, 12, 0, ln), {5, 9}, {}, 52);
     check_float_matches_double<ops::sigmoid_gating>(shape_of(0, 0, 6, 10, 7, 0, ln), {6, 10}, {},
                                                     53);
+    check_float_matches_double<ops::cross>(shape_of(0, 0, 6, 10, 7, 0, ln), {6, 10}, {}, 60);
+    check_float_matches_double<ops::cross>(shape_of(0, 0, 37, 37, 37, 0, ln), {37}, {}, 61);
+    check_float_matches_double<ops::dlrm_interaction>(shape_of(20, 9, 0, 0, 11, 0, ln), {13, 7},
+                                                      {4, 5}, 62);
+    check_float_matches_double<ops::dlrm_interaction>(shape_of(16, 26, 0, 0, 40, 0, ln), {16}, {26},
+                                                      63);
     check_float_matches_double<ops::dot_product>(shape_of(20, 9, 0, 0, 32, 0, ln), {13, 7}, {4, 5},
                                                  54);
     check_float_matches_double<ops::efc>(shape_of(0, 11, 0, 0, 0, 6, ln), {}, {5, 6}, 55);

@@ -68,14 +68,41 @@ TEST_CASE("a DLRM-shaped baseline learns the planted interactions, deterministic
   CHECK(m1.logloss == m2.logloss);
 }
 
-TEST_CASE("every baseline is a valid NASRec-Full architecture with live blocks") {
+TEST_CASE("every baseline is a valid architecture of its space, with live blocks") {
   for (auto name : tr::baseline_names) {
+    CAPTURE(name);
     const auto a = tr::baseline(name);
-    CHECK_NOTHROW(sn::validate<sn::nasrec_full>(a));
-    const auto plan = sn::make_plan<sn::nasrec_full>(a, sn::data_shape::criteo(), false);
-    CHECK(plan.live_blocks().size() >= 4);
+    tr::visit_baseline_space(name, [&]<class S>() {
+      CHECK(S::name == tr::baseline_space(name));
+      CHECK_NOTHROW(sn::validate<S>(a));
+      const auto plan = sn::make_plan<S>(a, sn::data_shape::criteo(), false);
+      CHECK(plan.live_blocks().size() >= 4);
+    });
   }
+  CHECK(tr::baseline_space("dcnv2") == "nasrec-full-cross");
+  CHECK(tr::baseline_space("dlrm-ref") == "dlrm-reference");
   CHECK_THROWS_AS(tr::baseline("resnet"), recnas::input_error);
+}
+
+TEST_CASE("dlrm-ref is the classic DLRM: 13-512-256-64-16, 351 pairs + 16, 367-512-256-1") {
+  const auto a = tr::baseline("dlrm-ref");
+  const auto shape = sn::data_shape::criteo();
+  const auto plan = sn::make_plan<sn::dlrm_reference>(a, shape, false);
+  CHECK(plan.live_blocks().size() == 6);
+  // Layer weights and biases, embeddings aside: bottom, interaction + top, head.
+  const auto rep = sn::analyze<sn::dlrm_reference>(a, shape);
+  const long long bottom = (13 * 512 + 512) + (512 * 256 + 256) + (256 * 64 + 64) + (64 * 16 + 16);
+  const long long top = (367 * 512 + 512) + (512 * 256 + 256);
+  const long long head = (256 + 16 * 16) + 1;  // the 16 zero tokens' weights stay zero-input
+  CHECK(rep.head_width == 256 + 16 * 16);
+  CHECK(rep.live_params == bottom + top + head);
+  // The cross baseline: three cross layers on the DP stem, x0 = block 0.
+  const auto c = tr::baseline("dcnv2");
+  for (int i = 1; i <= 3; ++i) {
+    CHECK(c.blocks[static_cast<std::size_t>(i)].dense_op ==
+          sn::nasrec_full_cross::dense_op_index("cross"));
+    CHECK(c.blocks[static_cast<std::size_t>(i)].right == 1);
+  }
 }
 
 TEST_CASE("row-sparse training equals the dense Adagrad update over every parameter") {

@@ -1,0 +1,96 @@
+#pragma once
+// Cross (DCN-v2's full-rank cross layer, Wang et al. 2021): with x = l (the layer input) and
+// x0 = r (the stem the cross network keeps multiplying by), both zero-padded on the right to
+// w = max(w_l, w_r): c = x0 * (S x + b_S) + x (S square w x w, with bias), y = LN?(P c), P:
+// w -> d (bias unless LayerNorm), skipped when w == d. A chain of cross blocks whose right
+// operand is the same early block is DCN-v2's cross network x_{l+1} = x0 * (W x_l + b) + x_l.
+// No activation: the residual keeps every lower-degree term of the polynomial.
+
+#include <array>
+#include <string_view>
+
+#include "recnas/kernels/elementwise.hpp"
+#include "recnas/ops/concepts.hpp"
+#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/detail/padded_projection.hpp"
+
+namespace recnas::ops {
+
+struct cross {
+  static constexpr std::string_view name = "cross";
+  static constexpr policy_kind kind = policy_kind::dense_operator;
+  static constexpr reads inputs = reads::left_right;
+
+  static index width(const op_shape& s) { return detail::padded_width(s); }
+  static bool skip(const op_shape& s) { return detail::padded_projection_skipped(s); }
+
+  // Slots: S, S.b, then P, P.b, ln_g, ln_b (detail/padded_projection.hpp; P.b only without LN).
+  static void declare(const op_shape& s, param_declarer& d) {
+    const index w = width(s);
+    d.matrix("S", w, w);
+    d.bias("S.b", w, w);
+    detail::declare_padded_projection(s, d, /*bias_with_layernorm=*/false);
+  }
+  static void work(const op_shape& s, work_sink& w) {
+    w.matmul("cross.self", width(s), width(s), 1);
+    detail::padded_projection_work(s, w, "cross.proj");
+  }
+
+  template <class T>
+  static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    const index B = io.batch, w = width(io.shape);
+    const index lw = io.left.width, rw = io.right.width;
+    // u = S pad(l) + b: only the left operand's real columns contribute.
+    T* u = io.scratch->alloc(B * w);
+    const std::array<dense_seg<T>, 1> ls{dense_seg<T>{io.left.x, nullptr, io.left.ld, lw, 0}};
+    detail::linear_forward<T>(B, ls, io.params[0].w, io.params[0].cols, io.params[1].w, w, u, w);
+    T* c = io.scratch->zeros(B * w);  // pad(r) * u + pad(l)
+    if constexpr (detail::use_kernels<T>) {
+      kernels::binary(kernels::binary_op::mul, B, rw, io.right.x, io.right.ld, u, w, c, w);
+      kernels::axpy(B, lw, 1.0f, io.left.x, io.left.ld, c, w);
+    } else {
+      for (index b = 0; b < B; ++b) {
+        for (index k = 0; k < rw; ++k)
+          c[b * w + k] = io.right.x[b * io.right.ld + k] * u[b * w + k];
+        for (index k = 0; k < lw; ++k) c[b * w + k] += io.left.x[b * io.left.ld + k];
+      }
+    }
+    detail::padded_projection_forward(io, 2, c, y, ldy, t, 2);
+    t.p[0] = u;
+    t.p[1] = c;
+  }
+
+  template <class T>
+  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const index B = io.batch, w = width(io.shape);
+    const index lw = io.left.width, rw = io.right.width;
+    const T* dc = detail::padded_projection_backward(io, 2, t.p[1], dy, lddy, t, 2);
+    const T* u = t.p[0];
+    // du = dc * pad(r) (zero past r's width, so S.b and S see only what reached c).
+    T* du = io.scratch->zeros(B * w);
+    if constexpr (detail::use_kernels<T>) {
+      kernels::binary(kernels::binary_op::mul, B, rw, dc, w, io.right.x, io.right.ld, du, w);
+      if (io.right.dx != nullptr) {
+        kernels::binary_backward(kernels::binary_op::mul, B, rw, io.right.x, io.right.ld, u, w, dc,
+                                 w, io.right.dx, io.right.ld, nullptr, 0, /*accumulate=*/true);
+      }
+      if (io.left.dx != nullptr) kernels::axpy(B, lw, 1.0f, dc, w, io.left.dx, io.left.ld);
+    } else {
+      for (index b = 0; b < B; ++b) {
+        for (index k = 0; k < rw; ++k) {
+          du[b * w + k] = dc[b * w + k] * io.right.x[b * io.right.ld + k];
+          if (io.right.dx != nullptr)
+            io.right.dx[b * io.right.ld + k] += dc[b * w + k] * u[b * w + k];
+        }
+        if (io.left.dx != nullptr) {
+          for (index k = 0; k < lw; ++k) io.left.dx[b * io.left.ld + k] += dc[b * w + k];
+        }
+      }
+    }
+    const std::array<dense_seg<T>, 1> ls{dense_seg<T>{io.left.x, io.left.dx, io.left.ld, lw, 0}};
+    detail::linear_backward<T>(B, ls, io.params[0].w, io.params[0].g, io.params[0].cols,
+                               io.params[1].g, w, du, w);
+  }
+};
+
+}  // namespace recnas::ops

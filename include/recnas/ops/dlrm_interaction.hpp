@@ -1,0 +1,122 @@
+#pragma once
+// DLRM's interaction and the first layer of its top MLP (Naumov et al. 2019, the reference
+// `dot` interaction): the dense input x (the bottom MLP's output, projected to E = 16 (+LN)
+// unless already 16 wide) and all T input tokens, unprojected, form T + 1 vectors; z = [x;
+// the strict lower triangle of their Gram matrix] (16 + T(T+1)/2 values, pairs in row-major
+// order (1,0), (2,0), (2,1), ...), y = ReLU(LN?(W z + b)). Unlike the space's Dot-Product,
+// no token projection and the raw x is kept beside the pairs, as in DLRM; with 26 Criteo
+// embeddings z has 16 + 351 = 367 values.
+
+#include <array>
+#include <string_view>
+
+#include "recnas/kernels/interaction.hpp"
+#include "recnas/ops/concepts.hpp"
+#include "recnas/ops/detail/math.hpp"
+
+namespace recnas::ops {
+
+struct dlrm_interaction {
+  static constexpr std::string_view name = "dlrm_interaction";
+  static constexpr policy_kind kind = policy_kind::dense_operator;
+  static constexpr reads inputs = reads::dense | reads::sparse;
+
+  static index pairs(const op_shape& s) { return dp_pairs(s.in_tokens); }
+  static index z_width(const op_shape& s) { return embed_dim + pairs(s); }
+  static bool skip_dense(const op_shape& s) { return !s.all_subshapes && s.in_width == embed_dim; }
+
+  // Slots: dense.W, dense.b/LN (2 slots: ln_g, ln_b), then top.W, top.b/LN at 4.
+  static void declare(const op_shape& s, param_declarer& d) {
+    const bool pd = !skip_dense(s);
+    d.matrix("dense.W", pd ? embed_dim : 0, s.in_width, cols_kind::dense_in);
+    d.bias_or_layernorm("dense", pd ? embed_dim : 0, s.in_width, s.layernorm);
+    d.matrix("top.W", s.d, z_width(s));
+    d.bias_or_layernorm("top", s.d, z_width(s), s.layernorm);
+  }
+  static void work(const op_shape& s, work_sink& w) {
+    if (!skip_dense(s)) {
+      w.matmul("dlrm.dense_proj", embed_dim, s.in_width, 1);
+      if (s.layernorm) w.layernorm(embed_dim);
+    }
+    w.matmul("dlrm.gram", s.in_tokens + 1, embed_dim, s.in_tokens + 1, false);
+    w.matmul("dlrm.top", s.d, z_width(s), 1);
+    if (s.layernorm) w.layernorm(s.d);
+  }
+
+  template <class T>
+  static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    const index B = io.batch, nt = io.shape.in_tokens, zw = z_width(io.shape);
+    const index sbs = (nt + 1) * embed_dim;
+    T* stack = io.scratch->alloc(B * sbs);
+    detail::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs,
+                                     t, 0);
+    detail::concat_tokens(B, io.tokens, stack + embed_dim, sbs);
+    T* z = io.scratch->alloc(B * zw);
+    detail::copy_block(stack, sbs, z, zw, B, embed_dim);
+    if constexpr (detail::use_kernels<T>) {
+      kernels::dot_interaction(token_view<const float>(stack, B, nt + 1, embed_dim), z + embed_dim,
+                               zw);
+    } else {
+      for (index b = 0; b < B; ++b) {
+        const T* S = stack + b * sbs;
+        T* out = z + b * zw + embed_dim;
+        index p = 0;
+        for (index i = 1; i <= nt; ++i) {
+          for (index j = 0; j < i; ++j) {
+            T acc = 0;
+            for (index e = 0; e < embed_dim; ++e)
+              acc += S[i * embed_dim + e] * S[j * embed_dim + e];
+            out[p++] = acc;
+          }
+        }
+      }
+    }
+    const std::array<dense_seg<T>, 1> zs{dense_seg<T>{z, nullptr, zw, zw, 0}};
+    detail::dense_projection_forward<T>(io, 4, zs, io.shape.d, false, y, ldy, t, 2);
+    detail::relu_forward(y, B, io.shape.d, ldy);
+    t.p[4] = stack;
+    t.p[5] = z;
+    t.p[6] = y;
+    t.n[0] = ldy;
+  }
+
+  template <class T>
+  static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const index B = io.batch, nt = io.shape.in_tokens, n = io.shape.d, zw = z_width(io.shape);
+    const index sbs = (nt + 1) * embed_dim;
+    T* g = io.scratch->alloc(B * n);
+    detail::relu_backward_copy(dy, lddy, t.p[6], t.n[0], g, n, B, n);
+    T* dz = io.scratch->zeros(B * zw);
+    const std::array<dense_seg<T>, 1> zs{dense_seg<T>{t.p[5], dz, zw, zw, 0}};
+    detail::dense_projection_backward<T>(io, 4, zs, n, false, g, n, t, 2);
+    const T* stack = t.p[4];
+    T* dstack = io.scratch->zeros(B * sbs);
+    if constexpr (detail::use_kernels<T>) {
+      kernels::dot_interaction_backward(token_view<const float>(stack, B, nt + 1, embed_dim),
+                                        dz + embed_dim, zw,
+                                        token_view<float>(dstack, B, nt + 1, embed_dim), false);
+    } else {
+      for (index b = 0; b < B; ++b) {
+        const T* S = stack + b * sbs;
+        T* dS = dstack + b * sbs;
+        const T* dp = dz + b * zw + embed_dim;
+        index p = 0;
+        for (index i = 1; i <= nt; ++i) {
+          for (index j = 0; j < i; ++j) {
+            const T gz = dp[p++];
+            for (index e = 0; e < embed_dim; ++e) {
+              dS[i * embed_dim + e] += gz * S[j * embed_dim + e];
+              dS[j * embed_dim + e] += gz * S[i * embed_dim + e];
+            }
+          }
+        }
+      }
+    }
+    detail::add_block(dz, zw, dstack, sbs, B, embed_dim);  // x itself is part of z
+    detail::concat_tokens_backward(B, io.tokens, dstack + embed_dim, sbs);
+    detail::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs,
+                                      t, 0);
+  }
+};
+
+}  // namespace recnas::ops
