@@ -61,6 +61,7 @@ struct search_args {
   std::string data = "synthetic:rows=100000";
   std::string budget = "small";
   std::string objectives = "logloss,flops";
+  std::string start_from = "none";
   std::string sampling = "default";
   double supernet_lr = recnas_cli::reference_supernet_lr;
   std::string strategy = "evolution";
@@ -213,6 +214,7 @@ void run(const search_args& o) {
                      {"objectives", o.objectives},
                      {"sampling", o.sampling},
                      {"strategy", o.strategy},
+                     {"start_from", o.start_from},
                      {"seed", o.seed},
                      {"constraints", o.constraints},
                      {"max_mflops", o.max_mflops},
@@ -343,7 +345,13 @@ void run(const search_args& o) {
                                                         o.seed);
     outcome = rs::run_search(strat, domain, hooks, replay);
   } else {
-    rs::regularized_evolution<rs::architecture_domain<S>> strat(domain, bud.evo, o.seed);
+    std::vector<sn::architecture> initial;
+    if (o.start_from == "baselines")
+      for (auto n : tr::baselines_in<S>())
+        if (initial.size() < static_cast<std::size_t>(bud.evo.population))
+          initial.push_back(tr::baseline(n));
+    rs::regularized_evolution<rs::architecture_domain<S>> strat(domain, bud.evo, o.seed,
+                                                                std::move(initial));
     outcome = rs::run_search(strat, domain, hooks, replay);
   }
   for (const auto& r : outcome.history)
@@ -630,6 +638,11 @@ const recnas_cli::register_command reg{
                       "supernet path sampling: default, single-path, any-path")
            ->capture_default_str();
        app.add_option("--strategy", a->strategy, "evolution or random")->capture_default_str();
+       app.add_option("--start-from", a->start_from,
+                      "evolution's first population: none (random) or baselines (the baselines "
+                      "that are members of the space, then random ones)")
+           ->check(CLI::IsMember({"none", "baselines"}))
+           ->capture_default_str();
        app.add_option("--max-mflops", a->max_mflops, "hard constraint on MFLOPs per example");
        app.add_option("--max-params", a->max_params,
                       "hard constraint on (non-embedding) parameters");

@@ -53,11 +53,16 @@ class regularized_evolution {
   static constexpr policy_kind kind = policy_kind::search;
   using candidate = typename Domain::candidate;
 
-  regularized_evolution(const Domain& domain, evolution_settings s, std::uint64_t seed)
-      : domain_(&domain), s_(s), gen_(rng::stream(seed, 0x5EA5C4)) {
+  /// `initial`: members of the first population given by the user (known good designs, at
+  /// most `population`); the rest are random. Without them the run is the reference's.
+  regularized_evolution(const Domain& domain, evolution_settings s, std::uint64_t seed,
+                        std::vector<candidate> initial = {})
+      : domain_(&domain), s_(s), gen_(rng::stream(seed, 0x5EA5C4)), initial_(std::move(initial)) {
     expects(s.population >= 1 && s.tournament >= 1 && s.tournament <= s.population &&
                 s.children >= 1 && s.children <= s.population && s.generations >= 0,
             "evolution settings: 1 <= tournament <= population, 1 <= children <= population");
+    expects(initial_.size() <= static_cast<std::size_t>(s.population),
+            "evolution: more initial members than the population holds");
   }
 
   /// The initial population, then `children` per generation; empty when done.
@@ -66,7 +71,9 @@ class regularized_evolution {
     if (done()) return out;
     if (!initialised_) {
       out.reserve(static_cast<std::size_t>(s_.population));
-      for (int i = 0; i < s_.population; ++i) out.push_back(domain_->random(gen_));
+      out = initial_;
+      while (out.size() < static_cast<std::size_t>(s_.population))
+        out.push_back(domain_->random(gen_));
       return out;
     }
     // Tournament: sample without replacement, best primary objective wins.
@@ -119,6 +126,7 @@ class regularized_evolution {
   const Domain* domain_;
   evolution_settings s_;
   rng gen_;
+  std::vector<candidate> initial_;
   std::deque<scored<candidate>> population_;
   std::unordered_set<std::uint64_t> visited_;
   int generation_ = 0;

@@ -23,6 +23,7 @@
 #include <array>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "recnas/core/error.hpp"
@@ -122,6 +123,20 @@ decltype(auto) visit_baseline_space(std::string_view name, F&& f) {
                           "\" (dnn, dlrm, deepfm, autoint, dcnv2, dlrm-ref)");
   }
   return a;
+}
+
+/// The baselines that are members of S with their meaning: those of S itself, and NASRec-Full's
+/// in NASRec-Full-Cross (whose operator list extends NASRec-Full's with the same indices).
+template <class S>
+[[nodiscard]] std::vector<std::string_view> baselines_in() {
+  std::vector<std::string_view> out;
+  for (auto n : baseline_names) {
+    const auto sp = baseline_space(n);
+    const bool same = sp == S::name || (sp == supernet::nasrec_full::name &&
+                                        std::is_same_v<S, supernet::nasrec_full_cross>);
+    if (same && !supernet::check<S>(baseline(n))) out.push_back(n);
+  }
+  return out;
 }
 
 }  // namespace recnas::train

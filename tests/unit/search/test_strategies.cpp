@@ -107,6 +107,31 @@ TEST_CASE("regularized evolution finds the known optimum far faster than random 
   }
 }
 
+TEST_CASE("regularized evolution starts from the given members, then random ones") {
+  const auto d = make_domain();
+  rs::evolution_settings s{.population = 8, .tournament = 4, .children = 4, .generations = 40};
+  recnas::rng g(5);
+  auto near = d.target;
+  near[0] = (near[0] + 1) % d.values;  // one step from the optimum
+  const std::vector<l1_domain::candidate> init{d.random(g), near};
+  rs::regularized_evolution<l1_domain> seeded(d, s, 9, init);
+  rs::regularized_evolution<l1_domain> plain(d, s, 9);
+  const auto a = seeded.ask(), b = plain.ask();
+  REQUIRE(a.size() == 8);
+  CHECK(a[0] == init[0]);
+  CHECK(a[1] == init[1]);
+  for (std::size_t i = 2; i < a.size(); ++i) CHECK(a[i] == b[i - 2]);  // same random stream
+  CHECK_THROWS(rs::regularized_evolution<l1_domain>(
+      d, s, 9, std::vector<l1_domain::candidate>(9, init[0])));  // more than the population
+  rs::regularized_evolution<l1_domain> fresh(d, s, 9, init);
+  std::int64_t evals = 0;
+  const auto out = run(fresh, d, &evals);
+  REQUIRE(out.history.size() >= 2);
+  CHECK(out.history[1].candidate == near);  // the given members are evaluated first
+  CHECK(out.history[1].eval.primary() == 1.0);
+  CHECK(best_of(out) <= 1.0);
+}
+
 TEST_CASE("a resumed search equals the uninterrupted one and evaluates nothing twice") {
   const auto d = make_domain();
   rs::evolution_settings s{.population = 16, .tournament = 4, .children = 4, .generations = 30};

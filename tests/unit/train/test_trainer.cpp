@@ -84,6 +84,14 @@ TEST_CASE("every baseline is a valid architecture of its space, with live blocks
   CHECK_THROWS_AS(tr::baseline("resnet"), recnas::input_error);
 }
 
+TEST_CASE("baselines_in: the baselines a search can start from, per space") {
+  using v = std::vector<std::string_view>;
+  CHECK(tr::baselines_in<sn::nasrec_full>() == v{"dnn", "dlrm", "deepfm", "autoint"});
+  CHECK(tr::baselines_in<sn::nasrec_full_cross>() ==
+        v{"dnn", "dlrm", "deepfm", "autoint", "dcnv2"});
+  CHECK(tr::baselines_in<sn::nasrec_small>().empty());
+}
+
 TEST_CASE("dlrm-ref is the classic DLRM: 13-512-256-64-16, 351 pairs + 16, 367-512-256-1") {
   const auto a = tr::baseline("dlrm-ref");
   const auto shape = sn::data_shape::criteo();
