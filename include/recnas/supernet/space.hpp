@@ -14,7 +14,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -366,28 +365,31 @@ struct space_list {
 };
 using searchable_spaces = space_list<nasrec_full, nasrec_full_cross, nasrec_small>;
 
+namespace detail {
+template <class F, class S0, class... Rest>
+decltype(auto) visit_named(std::string_view name, F& f) {
+  if constexpr (sizeof...(Rest) == 0) {
+    return f.template operator()<S0>();  // the caller checked the name
+  } else {
+    if (S0::name == name) return f.template operator()<S0>();
+    return visit_named<F, Rest...>(name, f);
+  }
+}
+template <class F, class... S>
+decltype(auto) visit_list(std::string_view name, F& f, space_list<S...>*) {
+  return visit_named<F, S...>(name, f);
+}
+}  // namespace detail
+
 /// Calls f.template operator()<S>() for the space of List named `name`; an unknown name is
 /// an std::invalid_argument listing the known ones. Each space in List is instantiated, so a
 /// command pays compile time only for the spaces it lists.
 template <class List = searchable_spaces, class F>
 decltype(auto) visit_space(std::string_view name, F&& f) {
-  return [&]<SearchSpace... S>(space_list<S...>*)->decltype(auto) {
-    using result = decltype(f.template operator()<std::tuple_element_t<0, std::tuple<S...>>>());
-    if constexpr (std::is_void_v<result>) {
-      const bool found = ((S::name == name ? (f.template operator()<S>(), true) : false) || ...);
-      if (!found)
-        throw std::invalid_argument("unknown space \"" + std::string(name) +
-                                    "\" (known: " + List::names() + ")");
-    } else {
-      std::optional<result> r;
-      (void)((S::name == name ? (r.emplace(f.template operator()<S>()), true) : false) || ...);
-      if (!r)
-        throw std::invalid_argument("unknown space \"" + std::string(name) +
-                                    "\" (known: " + List::names() + ")");
-      return std::move(*r);
-    }
-  }
-  (static_cast<List*>(nullptr));
+  if (!List::contains(name))
+    throw std::invalid_argument("unknown space \"" + std::string(name) +
+                                "\" (known: " + List::names() + ")");
+  return detail::visit_list(name, f, static_cast<List*>(nullptr));
 }
 
 }  // namespace recnas::supernet
