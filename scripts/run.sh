@@ -11,7 +11,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRECNAS_BUILD_TESTS=OFF
 cmake --build "$build" --target recnas_cli -j "$(nproc)"
 if [ "$#" -eq 0 ]; then
   # NASRec-Full on 100k synthetic rows with planted interactions: supernet training,
-  # evolution (128 candidates), top-3 re-training, the four baselines; a few minutes on 2 cores.
+  # evolution (128 candidates), top-3 re-training, the six baselines; a few minutes on 2 cores.
   set -- search --space nasrec-full --data synthetic:rows=100000 --budget small \
          --objectives logloss,flops --threads "$(nproc)" --out "${RECNAS_OUT:-$root/out/search}"
 fi
