@@ -2,7 +2,7 @@
 # Installs the Debian packages recnas needs, only those missing. Idempotent; uses sudo only
 # when not root.
 set -euo pipefail
-pkgs=(g++ cmake make ccache libeigen3-dev libxsimd-dev xtl-dev libboost-dev libtbb-dev
+pkgs=(g++ cmake make ccache libeigen3-dev libxsimd-dev xtl-dev libtbb-dev
       doctest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev)
 missing=()
 for p in "${pkgs[@]}"; do

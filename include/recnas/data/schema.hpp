@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "recnas/core/datasets.hpp"
 #include "recnas/core/error.hpp"
 #include "recnas/core/tensor.hpp"
 
@@ -76,11 +77,9 @@ inline std::vector<std::string> numbered(const char* prefix, int n, int first = 
 /// Criteo Kaggle/DAC: 13 integer features I1..I13, 26 hashed categorical features C1..C26.
 [[nodiscard]] inline schema criteo_schema(std::int64_t cap = 0) {
   schema s{"criteo",
-           detail::numbered("I", 13),
-           detail::numbered("C", 26),
-           {1461,  584,  10131227, 2202609, 306, 25,     12518,   634,   4,
-            93146, 5684, 8351593,  3195,    28,  14993,  5461307, 11,    5653,
-            2174,  5,    7046548,  19,      16,  286182, 106,     142573}};
+           detail::numbered("I", static_cast<int>(datasets::criteo_dense_features)),
+           detail::numbered("C", static_cast<int>(datasets::criteo_table_sizes.size())),
+           {datasets::criteo_table_sizes.begin(), datasets::criteo_table_sizes.end()}};
   return s.capped(cap);
 }
 
@@ -94,8 +93,7 @@ inline std::vector<std::string> numbered(const char* prefix, int n, int first = 
             "device_id",   "device_ip",     "device_model", "device_type", "device_conn_type",
             "C14",         "C15",           "C16",          "C17",         "C18",
             "C19",         "C20",           "C21"},
-           {10000, 241, 8, 8,    4738, 7746, 27,  8553, 560, 37,  2686409, 6729487,
-            8252,  6,   5, 2627, 9,    10,   436, 5,    69,  173, 61}};
+           {datasets::avazu_table_sizes.begin(), datasets::avazu_table_sizes.end()}};
   return s.capped(cap);
 }
 
@@ -105,7 +103,7 @@ inline std::vector<std::string> numbered(const char* prefix, int n, int first = 
            {"Impression", "Depth", "Position"},
            {"DisplayURL", "AdID", "AdvertiserID", "QueryID", "KeywordID", "TitleID",
             "DescriptionID", "UserID", "Gender", "Age"},
-           {26274, 641708, 14848, 22122011, 1188090, 3735797, 2934102, 20004011, 4, 8}};
+           {datasets::kdd_table_sizes.begin(), datasets::kdd_table_sizes.end()}};
   return s.capped(cap);
 }
 

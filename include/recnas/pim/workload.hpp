@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "recnas/core/datasets.hpp"
 #include "recnas/core/error.hpp"
 #include "recnas/pim/units.hpp"
 
@@ -352,9 +353,7 @@ inline workload mlp(std::span<const index> dims, int weight_bits = 0, int act_bi
 }
 
 /// Rows of the 26 Criteo-Kaggle tables as preprocessed by facebookresearch/dlrm (33.76 M).
-inline constexpr std::array<index, 26> criteo_kaggle_table_rows{
-    1460, 583,   10131227, 2202608, 305,  24,   12517, 633,     3,  93145, 5683,   8351593, 3194,
-    27,   14992, 5461306,  10,      5652, 2173, 4,     7046547, 18, 15,    286181, 105,     142572};
+inline constexpr auto criteo_kaggle_table_rows = datasets::criteo_dlrm_table_rows;
 
 /// The DLRM Criteo-Kaggle reference model (facebookresearch/dlrm bench/dlrm_s_criteo_kaggle.sh):
 /// bottom MLP 13-512-256-64-16, 26 tables of 16-wide rows, dot interaction of 27 vectors

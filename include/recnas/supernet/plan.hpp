@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "recnas/core/datasets.hpp"
 #include "recnas/supernet/architecture.hpp"
 
 namespace recnas::supernet {
@@ -22,9 +23,17 @@ struct data_shape {
     return static_cast<index>(table_rows.size());
   }
   /// The three datasets of the reference, with tables of `rows` rows each.
-  static data_shape criteo(index rows = 1000) { return {13, std::vector<index>(26, rows)}; }
-  static data_shape avazu(index rows = 1000) { return {1, std::vector<index>(23, rows)}; }
-  static data_shape kdd(index rows = 1000) { return {3, std::vector<index>(10, rows)}; }
+  static data_shape criteo(index rows = 1000) {
+    return {datasets::criteo_dense_features,
+            std::vector<index>(datasets::criteo_table_sizes.size(), rows)};
+  }
+  static data_shape avazu(index rows = 1000) {
+    return {datasets::avazu_dense_features,
+            std::vector<index>(datasets::avazu_table_sizes.size(), rows)};
+  }
+  static data_shape kdd(index rows = 1000) {
+    return {datasets::kdd_dense_features, std::vector<index>(datasets::kdd_table_sizes.size(), rows)};
+  }
 };
 
 struct block_plan {
