@@ -1,8 +1,9 @@
 // Compile-time probe (bench/compile/hana_vs_packs.sh): the same dispatch as visit_packs.cpp
 // written with Boost.Hana (hana::tuple_t, hana::for_each).
-#include <boost/hana.hpp>
 #include <cstddef>
 #include <string_view>
+
+#include <boost/hana.hpp>
 
 namespace hana = boost::hana;
 

@@ -24,8 +24,8 @@ inline constexpr std::int64_t kdd_dense_features = 3;
 
 /// Criteo Kaggle/DAC table sizes of NASRec's hashing (id 0 = missing), C1..C26.
 inline constexpr std::array<std::int64_t, 26> criteo_table_sizes{
-    1461,  584,  10131227, 2202609, 306, 25,    12518,   634,   4,  93146,  5684, 8351593, 3195,
-    28,    14993, 5461307, 11,      5653, 2174, 5,       7046548, 19, 16,     286182, 106, 142573};
+    1461, 584,   10131227, 2202609, 306,  25,   12518, 634,     4,  93146, 5684,   8351593, 3195,
+    28,   14993, 5461307,  11,      5653, 2174, 5,     7046548, 19, 16,    286182, 106,     142573};
 
 /// Rows of the 26 Criteo-Kaggle tables as preprocessed by facebookresearch/dlrm (33.76 M).
 inline constexpr std::array<std::int64_t, 26> criteo_dlrm_table_rows{

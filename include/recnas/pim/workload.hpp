@@ -352,9 +352,6 @@ inline workload mlp(std::span<const index> dims, int weight_bits = 0, int act_bi
   return w;
 }
 
-/// Rows of the 26 Criteo-Kaggle tables as preprocessed by facebookresearch/dlrm (33.76 M).
-inline constexpr auto criteo_kaggle_table_rows = datasets::criteo_dlrm_table_rows;
-
 /// The DLRM Criteo-Kaggle reference model (facebookresearch/dlrm bench/dlrm_s_criteo_kaggle.sh):
 /// bottom MLP 13-512-256-64-16, 26 tables of 16-wide rows, dot interaction of 27 vectors
 /// without self-pairs (351 pairs), top MLP (351+16)-512-256-1. With `embeddings` false only
@@ -369,7 +366,7 @@ inline workload dlrm_criteo_kaggle(int weight_bits = 0, int act_bits = 0, bool e
   index interaction_input = bot;
   if (embeddings) {
     index rows = 0;
-    for (auto r : criteo_kaggle_table_rows) rows += r;
+    for (auto r : datasets::criteo_dlrm_table_rows) rows += r;  // 33.76 M
     auto e = layer::embedding("emb", 26, rows, 16, 26, zipf_s);
     e.weight_bits = weight_bits;
     const index emb = w.add(std::move(e), workload::roots);

@@ -32,7 +32,8 @@ struct data_shape {
             std::vector<index>(datasets::avazu_table_sizes.size(), rows)};
   }
   static data_shape kdd(index rows = 1000) {
-    return {datasets::kdd_dense_features, std::vector<index>(datasets::kdd_table_sizes.size(), rows)};
+    return {datasets::kdd_dense_features,
+            std::vector<index>(datasets::kdd_table_sizes.size(), rows)};
   }
 };
 

@@ -236,7 +236,8 @@ TEST_CASE("QAT at 8-bit weights retrains to the float model's logloss") {
   CHECK(std::abs(q - f) < 0.005);
 }
 
-TEST_CASE("quantized evaluation: pure, and 2-bit weights lose accuracy that 8-bit keep" * doctest::test_suite("heavy")) {
+TEST_CASE("quantized evaluation: pure, and 2-bit weights lose accuracy that 8-bit keep" *
+          doctest::test_suite("heavy")) {
   const auto data = data_of(6000);
   const auto shape = tr::shape_of(data.features());
   sn::supernet<S> super(shape, {.layernorm = true}, 1);
@@ -276,7 +277,8 @@ TEST_CASE("quantized evaluation: pure, and 2-bit weights lose accuracy that 8-bi
   CHECK(worse / 4 > d8 / 4);  // 2/4 bits: visibly worse on average
 }
 
-TEST_CASE("a small co-search beats the architecture-only winner on energy" * doctest::test_suite("heavy")) {
+TEST_CASE("a small co-search beats the architecture-only winner on energy" *
+          doctest::test_suite("heavy")) {
   const auto data = data_of(6000);
   const auto shape = tr::shape_of(data.features());
   sn::supernet<S> super(shape, {.layernorm = true}, 1);

@@ -85,7 +85,8 @@ void check_quantized_supernet_equals_quantized_subnet(std::uint64_t seed, int dr
 }
 }  // namespace
 
-TEST_CASE("quantizing a path inside the supernet equals quantizing its subnet (small space)" * doctest::test_suite("heavy")) {
+TEST_CASE("quantizing a path inside the supernet equals quantizing its subnet (small space)" *
+          doctest::test_suite("heavy")) {
   check_quantized_supernet_equals_quantized_subnet<sn::nasrec_small>(21, 12);
 }
 
@@ -302,7 +303,8 @@ TEST_CASE("activation quantization: the head's weight gradient sees the quantize
   super.quantize_activations({});
 }
 
-TEST_CASE("quantization-aware supernet training runs and resumes bit for bit" * doctest::test_suite("heavy")) {
+TEST_CASE("quantization-aware supernet training runs and resumes bit for bit" *
+          doctest::test_suite("heavy")) {
   using S = sn::nasrec_small;
   using CS = cd::space<S>;
   const auto data = data_of(3072);

@@ -42,7 +42,7 @@ TEST_CASE("DLRM builder: shapes, DAG and op counts") {
   const auto w = pim::dlrm_criteo_kaggle(8, 8);
   w.validate();
   index rows = 0;
-  for (auto r : pim::criteo_kaggle_table_rows) rows += r;
+  for (auto r : recnas::datasets::criteo_dlrm_table_rows) rows += r;
   CHECK(rows == 33'762'577);
   const auto& emb = w.layers[4];
   CHECK(emb.kind == pim::op_kind::embedding);

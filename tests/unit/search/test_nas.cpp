@@ -57,7 +57,8 @@ TEST_CASE("the head view reproduces the supernet's logits") {
   }
 }
 
-TEST_CASE("candidate evaluation is pure, concurrent-safe, and fine-tuning helps" * doctest::test_suite("heavy")) {
+TEST_CASE("candidate evaluation is pure, concurrent-safe, and fine-tuning helps" *
+          doctest::test_suite("heavy")) {
   const auto data = data_of(6000);
   const auto shape = tr::shape_of(data.features());
   sn::supernet<S> net(shape, {.layernorm = true}, 5);

@@ -40,7 +40,8 @@ std::filesystem::path temp_path(const char* name) {
 
 }  // namespace
 
-TEST_CASE("a DLRM-shaped baseline learns the planted interactions, deterministically" * doctest::test_suite("heavy")) {
+TEST_CASE("a DLRM-shaped baseline learns the planted interactions, deterministically" *
+          doctest::test_suite("heavy")) {
   const auto data = small_synthetic(24000);
   const auto shape = tr::shape_of(data.features());
   const auto arch = tr::baseline("dlrm");
@@ -188,7 +189,8 @@ TEST_CASE("path sampling follows the reference's rules") {
   CHECK(full_late < 100);  // at t = 99 of 100 the full path is rare (1% + 1/8 by chance)
 }
 
-TEST_CASE("supernet training resumes from a checkpoint bit for bit" * doctest::test_suite("heavy")) {
+TEST_CASE("supernet training resumes from a checkpoint bit for bit" *
+          doctest::test_suite("heavy")) {
   using S = sn::nasrec_small;
   const auto data = small_synthetic(3000);
   const auto shape = tr::shape_of(data.features());
