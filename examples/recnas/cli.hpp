@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include <recnas/core/error.hpp>
+#include <recnas/pim/presets.hpp>
+#include <recnas/search/observer.hpp>
+#include <recnas/search/run_store.hpp>
 #include <recnas/supernet/space.hpp>
 
 namespace recnas_cli {
@@ -52,22 +56,43 @@ CLI::Option* add_space_option(CLI::App& app, std::string& target, const std::str
           "SPACE"));
 }
 
+/// `--pim-preset`'s check: the names pim::visit_preset knows.
+inline CLI::Validator pim_preset_names() {
+  return CLI::IsMember(
+      std::vector<std::string>(recnas::pim::preset_names.begin(), recnas::pim::preset_names.end()));
+}
+
+/// `--data SPEC` with the one help text of the spec syntax (recnas/data/spec.hpp).
+inline CLI::Option* add_data_option(CLI::App& app, std::string& target) {
+  return app.add_option(
+      "--data", target,
+      "criteo:PATH | avazu:PATH | kdd:PATH[,profile=PATH] | csv:PATH,schema=FILE | cache:PATH | "
+      "synthetic[:rows=N,seed=S]; text formats size tables from the training ids "
+      "(,min_count=N, default 2) or hash into at most N rows (,cap=N)");
+}
+
+/// Runs `job`, naming the command-line option in the library's settings errors: the library
+/// names a setting (`pim_mapping`, `constraint`), the user typed `--pim-mapping`, `--constraint`.
+template <class Job>
+decltype(auto) with_option_names(Job&& job) {
+  try {
+    return std::forward<Job>(job)();
+  } catch (const recnas::input_error& e) {
+    if (!e.file().empty() || e.field().empty() || e.field().front() == '-') throw;
+    std::string flag = e.field() == "constraints" ? "constraint" : e.field();
+    for (char& c : flag)
+      if (c == '_' || c == ' ') c = '-';
+    throw recnas::input_error("", 0, "--" + flag, e.reason());
+  }
+}
+
 inline void print_json_last_line(const nlohmann::json& j) {
   std::fflush(stderr);
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
 }
 
-/// Writes `text` to `p` through a temporary file and a rename, so readers never see half a file.
-inline void write_file_atomic(const std::filesystem::path& p, const std::string& text) {
-  const std::filesystem::path tmp = p.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw recnas::error("cannot write " + tmp.string());
-  }
-  std::filesystem::rename(tmp, p);
-}
+using recnas::search::write_file_atomic;
 
 /// Set by SIGINT/SIGTERM; long-running commands poll it, checkpoint and exit cleanly.
 inline std::atomic<bool>& interrupted() {
@@ -124,6 +149,29 @@ class progress {
   double total_;
   clock::time_point start_, last_;
   bool tty_;
+};
+
+/// The library's progress events as the tool shows them: one progress bar per task on stderr,
+/// notes as lines, and Ctrl-C (SIGINT/SIGTERM) as the request to stop.
+class printing_observer : public recnas::search::observer {
+ public:
+  void begin(std::string_view task, double total, std::string_view unit) override {
+    bar_.emplace(std::string(task), total, std::string(unit));
+  }
+  void advance(double done, std::string_view status) override {
+    if (bar_) bar_->update(done, std::string(status));
+  }
+  void end(double done, std::string_view status) override {
+    if (bar_) bar_->finish(done, std::string(status));
+    bar_.reset();
+  }
+  void note(std::string_view line) override {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+  }
+  [[nodiscard]] bool stop_requested() const override { return interrupted().load(); }
+
+ private:
+  std::optional<progress> bar_;
 };
 
 }  // namespace recnas_cli

@@ -36,6 +36,7 @@
 #include <recnas/data/spec.hpp>
 #include <recnas/io/report.hpp>
 #include <recnas/pim/pim.hpp>
+#include <recnas/pim/presets.hpp>
 #include <recnas/search/driver.hpp>
 #include <recnas/search/nas.hpp>
 #include <recnas/search/pareto.hpp>
@@ -59,9 +60,9 @@ namespace pim = recnas::pim;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using recnas::index;
-using recnas_cli::append_line;
-using recnas_cli::replay_of;
-using recnas_cli::write_file_atomic;
+using rs::append_jsonl;
+using rs::replay_of;
+using rs::write_file_atomic;
 
 struct codesign_args {
   std::string space = "nasrec-full";
@@ -74,7 +75,7 @@ struct codesign_args {
   int baseline_act_bits = 8;
   double tolerance = 0.002;
   std::vector<double> objective_weights{1.0, 0.5, 0.5};  // energy, latency, FLOPs
-  double supernet_lr = recnas_cli::reference_supernet_lr;
+  double supernet_lr = rs::reference_supernet_lr;
   double supernet_float_share = 0.25;              // 1: the supernet trains in float only
   std::string supernet_activations = "quantized";  // or "float": weights-only QAT
   int threads = 2;
@@ -170,7 +171,7 @@ class preset_costs {
 
 template <class CS>
 preset_costs preset_costs_of(const std::string& name) {
-  return recnas_cli::visit_preset(name, []<class Arch>(pim::pim_config cfg) {
+  return pim::visit_preset(name, []<class Arch>(pim::pim_config cfg) {
     return preset_costs::make<CS, Arch>(std::move(cfg));
   });
 }
@@ -197,21 +198,21 @@ void run(const codesign_args& o) {
                      {"supernet_lr", o.supernet_lr},
                      {"supernet_float_share", o.supernet_float_share},
                      {"supernet_activations", o.supernet_activations}};
-    recnas_cli::check_settings(out, settings);
+    rs::check_settings(out, settings);
   }
   std::fprintf(stderr, "recnas codesign: space %s, preset %s, data %s, budget %s, out %s\n",
                std::string(S::name).c_str(), o.preset.c_str(), o.data.c_str(), o.budget.c_str(),
                out.c_str());
-  const recnas_cli::split_data d = recnas_cli::load_split(o.data);
+  recnas_cli::printing_observer obs;
+  const rs::split_data d = rs::load_split(o.data, obs);
   const auto& data = d.data;
   const auto& shape = d.shape;
   const auto& train_rows = d.train;
   const auto& val_rows = d.val;
   const auto& test_rows = d.test;
   json phases = json::object();
-  const recnas_cli::run_context ctx{"recnas codesign", out};
-  auto stop_requested = [] { return recnas_cli::interrupted().load(); };
-  auto interrupted_exit = [&](const std::string& what) { ctx.interrupted_exit(what); };
+  auto stop_requested = [&] { return obs.stop_requested(); };
+  auto interrupted_exit = [&](const std::string& what) { throw rs::interrupted_error(what, out); };
   auto seconds_since = [](auto t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
@@ -222,9 +223,13 @@ void run(const codesign_args& o) {
   // trained the same way but quantization-aware (built once the first is released).
   auto super =
       std::make_unique<sn::supernet<S>>(shape, sn::model_options{.layernorm = true}, o.seed);
-  recnas_cli::train_supernet(*super, d, 1, bud.retrain.batch_size,
-                             tr::path_strategy::single_op_any_connection, o.threads, o.seed,
-                             out / "supernet.ck", phases, ctx, o.supernet_lr);
+  rs::record_phase(phases, rs::train_supernet(*super, d,
+                                              {.batch_size = bud.retrain.batch_size,
+                                               .lr = o.supernet_lr,
+                                               .threads = o.threads,
+                                               .seed = o.seed,
+                                               .checkpoint = out / "supernet.ck"},
+                                              obs));
 
   // ---- 2. the architecture-only baseline ------------------------------------------------------
   const auto t_arch = std::chrono::steady_clock::now();
@@ -251,11 +256,11 @@ void run(const codesign_args& o) {
       return ev;
     };
     h.on_result = [&](const rs::scored<sn::architecture>& r) {
-      append_line(hp, {{"id", r.id},
-                       {"hash", r.hash},
-                       {"objectives", r.eval.objectives},
-                       {"feasible", r.eval.feasible},
-                       {"arch", sn::to_json<S>(r.candidate)}});
+      append_jsonl(hp, {{"id", r.id},
+                        {"hash", r.hash},
+                        {"objectives", r.eval.objectives},
+                        {"feasible", r.eval.feasible},
+                        {"arch", sn::to_json<S>(r.candidate)}});
     };
     h.on_batch = [&](std::int64_t done) {
       bar.update(static_cast<double>(done));
@@ -290,7 +295,12 @@ void run(const codesign_args& o) {
                                          .seed = o.seed,
                                          .activations = o.supernet_activations == "quantized"};
     std::int64_t quantized_steps = 0;
-    recnas_cli::supernet_pass pass{.label = "supernet-qat"};
+    rs::supernet_pass pass{.label = "supernet-qat",
+                           .batch_size = bud.retrain.batch_size,
+                           .lr = o.supernet_lr,
+                           .threads = o.threads,
+                           .seed = o.seed,
+                           .checkpoint = out / "supernet_qat.ck"};
     pass.before = [&](std::int64_t step, const sn::architecture& a) {
       const auto p = cd::sample_precisions<CS>(psample, step);
       if (p.is_float()) return;
@@ -298,11 +308,7 @@ void run(const codesign_args& o) {
       ++quantized_steps;
     };
     pass.after = [&] { squant.restore(); };
-    json qp = json::object();
-    recnas_cli::train_supernet(*super, d, 1, bud.retrain.batch_size,
-                               tr::path_strategy::single_op_any_connection, o.threads, o.seed,
-                               out / "supernet_qat.ck", qp, ctx, o.supernet_lr, pass);
-    phases["supernet_qat_s"] = qp["supernet_s"];
+    phases["supernet_qat_s"] = rs::train_supernet(*super, d, std::move(pass), obs).seconds;
     phases["supernet_qat_quantized_steps"] = quantized_steps;
   }
 
@@ -372,12 +378,12 @@ void run(const codesign_args& o) {
   };
   h.on_result = [&](const rs::scored<cd::candidate>& r) {
     if (r.eval.feasible) best_energy = std::min(best_energy, r.eval.objectives[2]);
-    append_line(hist, {{"id", r.id},
-                       {"generation", r.generation},
-                       {"hash", r.hash},
-                       {"objectives", r.eval.objectives},
-                       {"feasible", r.eval.feasible},
-                       {"candidate", cd::to_json<CS>(r.candidate)}});
+    append_jsonl(hist, {{"id", r.id},
+                        {"generation", r.generation},
+                        {"hash", r.hash},
+                        {"objectives", r.eval.objectives},
+                        {"feasible", r.eval.feasible},
+                        {"candidate", cd::to_json<CS>(r.candidate)}});
   };
   h.on_batch = [&](std::int64_t done) {
     char extra[64];
@@ -410,7 +416,7 @@ void run(const codesign_args& o) {
     // as `recnas search` re-trains: on small samples (the Criteo and Avazu ones give 12-15
     // steps of 512) batch 256 and enough epochs for >= 80 steps; at 15 steps the test logloss
     // of one model varied by 0.05 between re-training seeds
-    recnas_cli::adapt_recipe(fo, train_rows.size());
+    rs::adapt_recipe(fo, train_rows.size());
     fo.threads = o.threads;
     fo.seed = seed;
     cd::qat_shadow<CS, sn::subnet<S>> qat(net, c.hw);
@@ -656,11 +662,9 @@ const recnas_cli::register_command reg{
        auto a = std::make_shared<codesign_args>();
        recnas_cli::add_space_option(app, a->space, "search space")->capture_default_str();
        app.add_option("--pim-preset", a->preset, "PIM chip: isaac, neurosim, mnsim or puma")
-           ->check(CLI::IsMember({"isaac", "neurosim", "mnsim", "puma"}))
+           ->check(recnas_cli::pim_preset_names())
            ->capture_default_str();
-       app.add_option("--data", a->data,
-                      "criteo:PATH | avazu:PATH | kdd:PATH | cache:PATH | synthetic[:rows=N]")
-           ->capture_default_str();
+       recnas_cli::add_data_option(app, a->data)->capture_default_str();
        app.add_option("--budget", a->budget, "tiny | small | N (co-search evaluations)")
            ->capture_default_str();
        app.add_option("--baseline-arch", a->baseline_arch,
@@ -715,7 +719,8 @@ const recnas_cli::register_command reg{
          recnas_cli::install_interrupt_handler();
          std::transform(a->budget.begin(), a->budget.end(), a->budget.begin(),
                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-         sn::visit_space(a->space, [&]<class S>() { run<S>(*a); });
+         recnas_cli::with_option_names(
+             [&] { sn::visit_space(a->space, [&]<class S>() { run<S>(*a); }); });
        });
      }}};
 

@@ -149,17 +149,13 @@ void run_convert(const data_args& a) {
          {"skipped_rows", skipped}});
 }
 
-const char* data_help =
-    "criteo:PATH | avazu:PATH | kdd:PATH[,profile=PATH] | csv:PATH,schema=FILE | cache:PATH | "
-    "synthetic[:rows=N,seed=S]; text formats accept ,cap=N (table-size cap)";
-
 recnas_cli::register_command reg{
     {"data", "dataset statistics and text -> binary cache conversion", [](CLI::App& app) {
        auto args = std::make_shared<data_args>();
        app.require_subcommand(1);
        auto* stats =
            app.add_subcommand("stats", "rows, positive rate, missing rates, distinct values");
-       stats->add_option("--data", args->data, data_help)->required();
+       recnas_cli::add_data_option(*stats, args->data)->required();
        stats->add_flag("--json", args->json, "print one JSON object as the last line of stdout");
        stats->add_flag("--skip-bad-rows", args->skip_bad_rows, "skip and count malformed rows");
        stats->callback([args] {
@@ -167,7 +163,7 @@ recnas_cli::register_command reg{
          run_stats(*args);
        });
        auto* conv = app.add_subcommand("convert", "parse once into a memory-mapped binary cache");
-       conv->add_option("--data", args->data, data_help)->required();
+       recnas_cli::add_data_option(*conv, args->data)->required();
        conv->add_option("--out", args->out, "cache file to write")->required();
        conv->add_flag("--skip-bad-rows", args->skip_bad_rows, "skip and count malformed rows");
        conv->add_option("--group-rows", args->group_rows, "rows per cache row group")

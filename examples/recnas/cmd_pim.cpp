@@ -534,7 +534,7 @@ const recnas_cli::register_command reg{
            ->check(CLI::IsMember({"dlrm", "dlrm-mlps", "nasrec-ref", "vgg8"}));
        src->require_option(1);
        app.add_option("--preset", a->preset, "accelerator preset")
-           ->check(CLI::IsMember({"isaac", "neurosim", "mnsim", "puma"}))
+           ->check(recnas_cli::pim_preset_names())
            ->capture_default_str();
        recnas_cli::add_space_option(app, a->space,
                                     "space of an architecture file (default: its \"space\" field)");

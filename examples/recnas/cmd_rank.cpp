@@ -26,7 +26,7 @@ struct rank_args {
   std::string data = "synthetic:rows=100000";
   std::string budget = "small";
   std::string sampling = "default";
-  double supernet_lr = recnas_cli::reference_supernet_lr;
+  double supernet_lr = rs::reference_supernet_lr;
   int subnets = 24;
   long long finetune_steps = -1;
   int threads = 2;
@@ -39,37 +39,38 @@ template <class S>
 void run(const rank_args& o) {
   const fs::path out = fs::path(o.out) / o.sampling;
   fs::create_directories(out);
-  auto bud = recnas_cli::budget_of(o.budget);
+  auto bud = rs::budget_of(o.budget);
   if (o.finetune_steps >= 0) bud.eval.finetune_steps = o.finetune_steps;
   const auto sampling = tr::parse_path_strategy(o.sampling);
-  const recnas_cli::run_context ctx{"recnas rank", out};
-  const auto d = recnas_cli::load_split(o.data);
+  recnas_cli::printing_observer obs;
+  const auto d = rs::load_split(o.data, obs);
   json phases = json::object();
   sn::supernet<S> super(d.shape, {.layernorm = true}, o.seed);
-  recnas_cli::train_supernet(super, d, bud.supernet_epochs, bud.supernet_batch, sampling, o.threads,
-                             o.seed, out / "supernet.ck", phases, ctx, o.supernet_lr);
+  rs::record_phase(phases,
+                   rs::train_supernet(super, d,
+                                      rs::supernet_pass_of(bud, sampling, o.supernet_lr, o.threads,
+                                                           o.seed, out / "supernet.ck"),
+                                      obs));
   rs::architecture_domain<S> dom;
   recnas::rng g = recnas::rng::stream(o.seed, 0x4A4E);
   std::vector<sn::architecture> cands;
   for (int i = 0; i < o.subnets; ++i) cands.push_back(dom.random(g));
   rs::supernet_evaluator<S> ev(super, d.data, d.train, d.val, bud.eval);
-  std::fprintf(stderr, "scoring %d subnets from the supernet...\n", o.subnets);
+  obs.note("scoring " + std::to_string(o.subnets) + " subnets from the supernet...");
   const auto est = ev.evaluate_all(cands, o.threads);
-  recnas_cli::standalone_runs runs(out / "rank.jsonl", d, bud.final_training, o.threads, o.seed,
-                                   ctx);
+  rs::standalone_runs runs(out / "rank.jsonl", d, bud.final_training, o.threads, o.seed, obs);
   // The short standalone training of a search's screening stage, ranked the same way.
-  recnas_cli::standalone_runs screen(out / "screen.jsonl", d, bud.screen_training, o.threads,
-                                     o.seed, ctx);
+  rs::standalone_runs screen(out / "screen.jsonl", d, bud.screen_training, o.threads, o.seed, obs);
   std::vector<double> x, y, t, sc;
   json pairs = json::array();
   for (int i = 0; i < o.subnets; ++i) {
     const auto& a = cands[static_cast<std::size_t>(i)];
     const auto tag = std::to_string(i + 1) + "/" + std::to_string(o.subnets);
-    const json j = runs.run<S>(a, recnas_cli::arch_key(a.hash()), "subnet " + tag);
+    const json j = runs.run<S>(a, rs::arch_key(a.hash()), "subnet " + tag);
     x.push_back(est[static_cast<std::size_t>(i)].logloss);
     y.push_back(j["val_logloss"].get<double>());
     t.push_back(j["test_logloss"].get<double>());
-    const json k = screen.run<S>(a, recnas_cli::arch_key(a.hash()), "screen " + tag);
+    const json k = screen.run<S>(a, rs::arch_key(a.hash()), "screen " + tag);
     sc.push_back(k["val_logloss"].get<double>());
     pairs.push_back({{"hash", a.hash()},
                      {"supernet_logloss", x.back()},
@@ -129,7 +130,7 @@ const recnas_cli::register_command reg{
      [](CLI::App& app) {
        auto a = std::make_shared<rank_args>();
        recnas_cli::add_space_option(app, a->space, "search space")->capture_default_str();
-       app.add_option("--data", a->data, "dataset spec (as recnas train)")->capture_default_str();
+       recnas_cli::add_data_option(app, a->data)->capture_default_str();
        app.add_option("--budget", a->budget,
                       "tiny | small | paper | N (sets the evaluation recipe)")
            ->capture_default_str();
@@ -150,7 +151,8 @@ const recnas_cli::register_command reg{
        app.add_flag("--json", a->json_out, "print one JSON object as the last line of stdout");
        app.callback([a] {
          recnas_cli::install_interrupt_handler();
-         sn::visit_space(a->space, [&]<class S>() { run<S>(*a); });
+         recnas_cli::with_option_names(
+             [&] { sn::visit_space(a->space, [&]<class S>() { run<S>(*a); }); });
        });
      }}};
 

@@ -6,6 +6,7 @@
 
 #include <recnas/data/data.hpp>
 #include <recnas/data/spec.hpp>
+#include <recnas/search/phases.hpp>
 #include <recnas/supernet/counting.hpp>
 #include <recnas/supernet/json.hpp>
 #include <recnas/supernet/supernet.hpp>
@@ -75,17 +76,18 @@ void run(const train_args& o) {
       .layernorm = o.layernorm,
       .init = o.init == "recnas" ? sn::init_scheme::fan_in_uniform : sn::init_scheme::reference};
   p.fit.max_steps = o.max_steps;
-  p.fit.batch_size = o.batch > 0 ? static_cast<recnas::index>(o.batch)
-                                 : recnas_cli::final_batch_size(512, d.train.size());
+  p.fit.batch_size =
+      o.batch > 0 ? static_cast<recnas::index>(o.batch) : tr::final_batch_size(512, d.train.size());
   p.fit.threads = o.threads;
   p.fit.seed = o.seed;
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);
     p.state = std::filesystem::path(o.out) / "protocol.state";
   }
-  auto outcome = recnas_cli::run_protocol(
+  recnas_cli::printing_observer obs;
+  auto outcome = recnas::search::train_from_scratch(
       "train " + label, [&] { return sn::subnet<S>(arch, shape, mo, o.seed); }, arch, d.data,
-      d.train, d.val, p);
+      d.train, d.val, p, obs);
   const auto& pr = outcome.result;
   if (pr.interrupted) {
     std::fprintf(stderr, "recnas train: interrupted; %s, run the same command to resume\n",
@@ -115,7 +117,7 @@ void run(const train_args& o) {
                       {"calibration", test.calibration},
                       {"lr", pr.lr},
                       {"epochs", pr.epochs},
-                      {"protocol", recnas_cli::protocol_json(pr, p)},
+                      {"protocol", recnas::search::protocol_json(pr, p)},
                       {"tables", d.tables},
                       {"table_rows", d.table_rows},
                       {"examples_per_s", pr.examples_per_s},
@@ -141,9 +143,7 @@ const recnas_cli::register_command reg{
            app.add_option("--arch", a->arch, "architecture JSON (recnas's or the reference's)");
        m->excludes(f);
        recnas_cli::add_space_option(app, a->space, "space of --arch");
-       app.add_option("--data", a->data,
-                      "criteo:PATH | avazu:PATH | kdd:PATH | cache:PATH | synthetic[:rows=N]")
-           ->capture_default_str();
+       recnas_cli::add_data_option(app, a->data)->capture_default_str();
        app.add_option("--epochs", a->epochs,
                       "auto (early stopping on validation logloss, best epoch kept) or a fixed "
                       "number of epochs")

@@ -8,13 +8,17 @@
 // logs its costs replays exactly; the latency is measured, hence logged and never recomputed.
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -26,6 +30,7 @@
 #include "recnas/pim/config.hpp"
 #include "recnas/pim/from_architecture.hpp"
 #include "recnas/pim/policies.hpp"
+#include "recnas/pim/presets.hpp"
 #include "recnas/supernet/architecture.hpp"
 #include "recnas/supernet/counting.hpp"
 #include "recnas/supernet/supernet.hpp"
@@ -216,5 +221,81 @@ class any_cost_model {
 };
 
 static_assert(CostModel<any_cost_model>);
+
+/// What objectives and constraints may name: a user-facing alias and the metric (as a search
+/// logs it) it stands for.
+struct metric_name {
+  std::string_view alias, metric, what;
+};
+inline constexpr std::array<metric_name, 6> metric_names{{
+    {"flops", "mflops", "MFLOPs per example"},
+    {"params", "params", "non-embedding parameters of the pruned model"},
+    {"latency", "cpu_ms", "measured 1-thread CPU forward latency, ms per batch of 512"},
+    {"pim-energy", "pim_energy_pj", "PIM energy per example, pJ"},
+    {"pim-latency", "pim_latency_ns", "PIM latency per example, ns"},
+    {"pim-area", "pim_area_mm2", "PIM chip area, mm^2"},
+}};
+
+/// The metric an alias or metric name stands for; `field` names the setting in errors.
+inline std::string metric_of(const std::string& name, const std::string& field) {
+  std::string known;
+  for (const auto& m : metric_names) {
+    if (name == m.alias || name == m.metric) return std::string(m.metric);
+    known.append(known.empty() ? "" : ", ").append(m.alias);
+  }
+  throw input_error("", 0, field, "unknown objective \"" + name + "\" (logloss, " + known + ")");
+}
+
+/// "logloss,flops,...": the metric names of the objectives after logloss (the primary, first).
+inline std::vector<std::string> parse_objectives(const std::string& s) {
+  std::vector<std::string> o;
+  std::stringstream ss(s);
+  std::string item;
+  bool first = true;
+  while (std::getline(ss, item, ',')) {
+    if (item == "logloss") {
+      if (!first) throw input_error("", 0, "objectives", "logloss must come first (the primary)");
+    } else {
+      o.push_back(metric_of(item, "objectives"));
+    }
+    first = false;
+  }
+  return o;
+}
+
+/// A hard constraint: `metric` <= `max`.
+struct constraint {
+  std::string metric;
+  double max = 0;
+};
+
+/// "NAME<=VALUE", NAME an objective alias or metric name.
+inline constraint parse_constraint(const std::string& s) {
+  const auto at = s.find("<=");
+  if (at == std::string::npos)
+    throw input_error("", 0, "constraint",
+                      "\"" + s + "\" is not NAME<=VALUE (e.g. pim-energy<=5e5)");
+  constraint c{metric_of(s.substr(0, at), "constraint"), 0};
+  const std::string v = s.substr(at + 2);
+  char* end = nullptr;
+  c.max = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !std::isfinite(c.max))
+    throw input_error("", 0, "constraint", "\"" + v + "\" is not a number in \"" + s + "\"");
+  return c;
+}
+
+/// The PIM cost model of a named preset and mapping ("naive" or "pim-aware").
+template <class S>
+any_cost_model pim_cost_of(const std::string& preset, const std::string& mapping,
+                           const supernet::data_shape& shape) {
+  if (mapping != "naive" && mapping != "pim-aware")
+    throw input_error("", 0, "pim mapping",
+                      "unknown mapping \"" + mapping + "\" (naive, pim-aware)");
+  return pim::visit_preset(preset, [&]<class Arch>(pim::pim_config cfg) {
+    if (mapping == "pim-aware")
+      return any_cost_model(pim_cost<S, Arch, pim::pim_aware_mapping>(shape, cfg));
+    return any_cost_model(pim_cost<S, Arch, pim::naive_mapping>(shape, cfg));
+  });
+}
 
 }  // namespace recnas::search

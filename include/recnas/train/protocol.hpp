@@ -31,6 +31,13 @@ namespace recnas::train {
 
 /// The default grid: Adagrad learning rates a factor ~3 apart around the two that work on CTR
 /// data (0.01 for the NASRec subnets on small samples, 0.1 for DLRM; pytorch-comparison.md).
+/// Small samples give a handful of steps per epoch; below 40 steps of the given batch per epoch
+/// the protocol uses batch 256 (the PyTorch reference's recipe on the Criteo sample).
+[[nodiscard]] inline index final_batch_size(index batch, std::size_t train_rows) {
+  if (static_cast<std::int64_t>(train_rows) / batch >= 40) return batch;
+  return std::min<index>(batch, 256);
+}
+
 inline const std::vector<double>& default_lr_grid() {
   static const std::vector<double> g = {0.01, 0.03, 0.1};
   return g;

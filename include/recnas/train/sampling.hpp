@@ -32,7 +32,7 @@ enum class path_strategy : std::uint8_t { single_op_any_connection, single_path,
     return path_strategy::single_op_any_connection;
   if (s == "single-path") return path_strategy::single_path;
   if (s == "any-path") return path_strategy::any_path;
-  throw input_error("", 0, "--sampling",
+  throw input_error("", 0, "sampling",
                     "unknown path sampling \"" + std::string(s) +
                         "\" (default, single-op-any-connection, single-path, any-path)");
 }
