@@ -78,7 +78,7 @@ void run(const search_args& args) {
   const auto& baseline_rows = r.baseline_runs;
   const auto& obj_names = r.objectives;
   const auto& points = r.points;
-  const auto winner_metrics = r.metrics.at(r.winner_hash);
+  const auto winner_metrics = r.metrics.at(r.winner.hash);
 
   // report.html
   {
@@ -135,7 +135,7 @@ void run(const search_args& args) {
                          io::num(wj["test_logloss"].get<double>(), 6) + "</p>"},
          {"Search progress", io::render_svg(progress_chart)},
          {"Pareto front", pareto_html},
-         {"Best architecture", draw_architecture<S>(r.winner_arch, r.shape)},
+         {"Best architecture", draw_architecture<S>(r.winner.candidate, r.shape)},
          {"Against the baselines (test split, same recipe)",
           io::render_table({"model", "test logloss", "test AUC", "MFLOPs", "params"}, rows)},
          {"Top-k re-training",
@@ -145,7 +145,7 @@ void run(const search_args& args) {
   }
 
   std::printf("\nrecnas search: %s, %zu candidates, winner #%lld\n", std::string(S::name).c_str(),
-              r.history.size(), static_cast<long long>(r.winner_id));
+              r.history.size(), static_cast<long long>(r.winner.id));
   std::printf("%-22s %12s %10s %9s %10s\n", "model", "test logloss", "test AUC", "MFLOPs",
               "params");
   std::printf("%-22s %12.6f %10.5f %9.4f %10lld\n", "searched (winner)",

@@ -36,7 +36,7 @@ int main(int argc, char** argv) try {
   using space = recnas::supernet::nasrec_small;
   const auto r = recnas::search::run_pipeline<space>(s, obs);  // resumes what s.out holds
   recnas::search::write_outputs<space>(r, s.out);  // best.json, best_arch.json, pareto.json
-  std::printf("winner #%lld: test logloss %.5f, %.3f MFLOPs\n", static_cast<long long>(r.winner_id),
+  std::printf("winner #%lld: test logloss %.5f, %.3f MFLOPs\n", static_cast<long long>(r.winner.id),
               r.winner_run["test_logloss"].get<double>(), r.winner_run["mflops"].get<double>());
   for (const auto& b : r.baseline_runs)
     std::printf("%s: test logloss %.5f\n", b["label"].get<std::string>().c_str(),

@@ -186,7 +186,6 @@ struct codesign_result {
   nlohmann::json document, pareto;
   std::vector<search::scored<candidate>> history;  // the co-search, in order
   search::scored<candidate> winner;
-  supernet::architecture baseline_arch;
   /// Pareto front over the feasible candidates' (logloss, energy, latency, area, MFLOPs).
   std::vector<std::vector<double>> points;
   std::vector<std::size_t> front;
@@ -624,7 +623,6 @@ codesign_result run_codesign(const codesign_settings& o,
   cr.document = std::move(result);
   cr.pareto = json{{"front", pareto}};
   cr.winner = *win;
-  cr.baseline_arch = base_arch;
   cr.front = front;
   cr.points = pts;
   cr.base_cost = base_cost;

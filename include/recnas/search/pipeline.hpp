@@ -116,13 +116,11 @@ struct search_result {
   /// Every scored candidate, in order (replayed ones included).
   std::vector<scored<supernet::architecture>> history;
   std::int64_t evaluated = 0;  // in this process
-  /// The finalists (id and supernet logloss added) and the index of the winner among them.
+  /// The finalists (id and supernet logloss added), the index of the winner among them, and
+  /// the winner's entry in the history.
   std::vector<nlohmann::json> finalists;
-  std::size_t winner = 0;
-  supernet::architecture winner_arch;
-  std::int64_t winner_id = 0;
-  std::uint64_t winner_hash = 0;
-  double winner_search_logloss = 0;
+  std::size_t winner_finalist = 0;
+  scored<supernet::architecture> winner;
   /// The winner's reported row: val from its ranking run, test from the final run.
   nlohmann::json winner_run;
   /// Each baseline's row ("label" set), and name -> test logloss.
@@ -219,9 +217,9 @@ search_result run_pipeline(const search_settings& o, observer& obs = silent_obse
   architecture_domain<S> domain;
   supernet_evaluator<S> evaluator(super, data, d.train, d.val, bud.eval);
   const fs::path hist_path = out / "history.jsonl";
-  const std::vector<logged_result> replay = replay_of(hist_path);
-  auto& metrics = res.metrics;
   const auto logged = read_jsonl(hist_path);
+  const std::vector<logged_result> replay = replay_of(logged);
+  auto& metrics = res.metrics;
   for (const auto& j : logged)
     if (j.contains("metrics")) metrics[j.at("hash").get<std::uint64_t>()] = j["metrics"];
   // Costs run after each batch of concurrent evaluations, on this thread alone, so the
@@ -442,11 +440,8 @@ search_result run_pipeline(const search_settings& o, observer& obs = silent_obse
       res.feasible.push_back(i);
     }
   res.front = pareto_front(res.points);
-  res.winner = win;
-  res.winner_arch = winner.candidate;
-  res.winner_id = winner.id;
-  res.winner_hash = winner.hash;
-  res.winner_search_logloss = winner.eval.primary();
+  res.winner_finalist = win;
+  res.winner = winner;
   res.winner_run = finalists[win];  // val: trained on train; test: the final run
   res.winner_run["test_logloss"] = final_run["test_logloss"];
   res.winner_run["test_auc"] = final_run["test_auc"];
@@ -475,12 +470,12 @@ nlohmann::json pareto_json(const search_result& r) {
 template <class S>
 nlohmann::json best_json(const search_result& r) {
   const auto& w = r.winner_run;
-  const auto m = r.metrics.find(r.winner_hash);
-  return {{"arch", supernet::to_json<S>(r.winner_arch)},
+  const auto m = r.metrics.find(r.winner.hash);
+  return {{"arch", supernet::to_json<S>(r.winner.candidate)},
           {"test_logloss", w["test_logloss"]},
           {"test_auc", w["test_auc"]},
           {"val_logloss", w["val_logloss"]},
-          {"search_logloss", r.winner_search_logloss},
+          {"search_logloss", r.winner.eval.primary()},
           {"mflops", w["mflops"]},
           {"params", w["params"]},
           {"metrics", m != r.metrics.end() ? m->second : nlohmann::json(nullptr)},
@@ -492,7 +487,8 @@ template <class S>
 void write_outputs(const search_result& r, const std::filesystem::path& folder) {
   write_file_atomic(folder / "pareto.json", pareto_json<S>(r).dump(2) + "\n");
   write_file_atomic(folder / "best.json", best_json<S>(r).dump(2) + "\n");
-  write_file_atomic(folder / "best_arch.json", supernet::to_json<S>(r.winner_arch).dump(2) + "\n");
+  write_file_atomic(folder / "best_arch.json",
+                    supernet::to_json<S>(r.winner.candidate).dump(2) + "\n");
 }
 
 }  // namespace recnas::search

@@ -57,10 +57,10 @@ inline void append_jsonl(const std::filesystem::path& p, const nlohmann::json& j
   out.flush();
 }
 
-/// The results logged in a search history (JSONL), for run_search to replay.
-inline std::vector<logged_result> replay_of(const std::filesystem::path& p) {
+/// The results of a search history's JSON lines, for run_search to replay.
+inline std::vector<logged_result> replay_of(const std::vector<nlohmann::json>& lines) {
   std::vector<logged_result> v;
-  for (const auto& j : read_jsonl(p)) {
+  for (const auto& j : lines) {
     logged_result r;
     r.hash = j.at("hash").get<std::uint64_t>();
     r.eval.objectives = j.at("objectives").get<std::vector<double>>();
@@ -68,6 +68,11 @@ inline std::vector<logged_result> replay_of(const std::filesystem::path& p) {
     v.push_back(std::move(r));
   }
   return v;
+}
+
+/// The results logged in a search history (JSONL), for run_search to replay.
+inline std::vector<logged_result> replay_of(const std::filesystem::path& p) {
+  return replay_of(read_jsonl(p));
 }
 
 /// Records a run's settings in `folder`/settings.json, or, when the folder holds a run

@@ -144,13 +144,13 @@ TEST_CASE("run_pipeline runs, stops on request, resumes exactly and guards its s
   CHECK(win > 0.0);
   CHECK(win < 1.0);
   CHECK(std::isfinite(r.baselines["dnn"].get<double>()));
-  CHECK(r.metrics.count(r.winner_hash) == 1);
+  CHECK(r.metrics.count(r.winner.hash) == 1);
   REQUIRE_FALSE(r.front.empty());
   for (auto k : r.front) CHECK(k < r.points.size());
 
   rs::write_outputs<S>(r, a);
   const auto best = sn::read_json_file((a / "best.json").string());
-  CHECK(best["arch"] == sn::to_json<S>(r.winner_arch));
+  CHECK(best["arch"] == sn::to_json<S>(r.winner.candidate));
   CHECK(best["test_logloss"].get<double>() == win);
   CHECK(sn::read_json_file((a / "pareto.json").string())["front"].size() == r.front.size());
 
@@ -172,7 +172,7 @@ TEST_CASE("run_pipeline runs, stops on request, resumes exactly and guards its s
   const auto r2 = rs::run_pipeline<S>(tiny(b), again);
   CHECK(r2.evaluated < 20);
   CHECK(slurp(a / "history.jsonl") == slurp(b / "history.jsonl"));
-  CHECK(r2.winner_hash == r.winner_hash);
+  CHECK(r2.winner.hash == r.winner.hash);
   CHECK(r2.winner_run["test_logloss"].get<double>() == win);
   CHECK(r2.baselines["dnn"].get<double>() == r.baselines["dnn"].get<double>());
 
