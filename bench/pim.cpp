@@ -9,9 +9,9 @@
 #include <benchmark/benchmark.h>
 
 #include <recnas/core/rng.hpp>
-#include <recnas/pim/from_architecture.hpp>
 #include <recnas/pim/pim.hpp>
 #include <recnas/supernet/architecture.hpp>
+#include <recnas/supernet/workload.hpp>
 
 namespace {
 
@@ -83,7 +83,7 @@ void BM_pim_adapter_and_evaluate_nasrec_full(benchmark::State& state) {
   std::size_t i = 0;
   double layers = 0.0;
   for (auto _ : state) {
-    const auto w = pim::workload_of<sn::nasrec_full>(archs[i++ % archs.size()], ds);
+    const auto w = sn::workload_of<sn::nasrec_full>(archs[i++ % archs.size()], ds);
     layers += static_cast<double>(w.size());
     benchmark::DoNotOptimize(m.evaluate(w, c).energy.array);
   }
@@ -102,7 +102,7 @@ void BM_pim_adapter_only_nasrec_full(benchmark::State& state) {
   const auto ds = sn::data_shape::criteo(500'000);
   std::size_t i = 0;
   for (auto _ : state) {
-    const auto w = pim::workload_of<sn::nasrec_full>(archs[i++ % archs.size()], ds);
+    const auto w = sn::workload_of<sn::nasrec_full>(archs[i++ % archs.size()], ds);
     benchmark::DoNotOptimize(w.layers.data());
   }
   state.counters["evals_per_s"] =

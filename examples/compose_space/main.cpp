@@ -31,7 +31,7 @@ int main() {
   sn::workspace<float> ws;
   net.forward(arch, batch, ws, logits);  // computes only the active slices
 
-  const auto rep = sn::analyze<my_space>(arch, shape, /*prune_dead=*/true);
+  const auto rep = sn::analyze<my_space>(arch, shape, /*layernorm=*/true);
   std::printf("10^%.1f architectures; this one: %.3f MFLOPs, logit[0] = %.4f\n",
               sn::log10_space_size<my_space>(), rep.mflops(), static_cast<double>(logits[0]));
   return 0;

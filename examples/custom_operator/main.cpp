@@ -1,9 +1,15 @@
 // Composing a search space with a user-written operator and a user-written connectivity, then
-// training one random subnet inside its supernet for a few steps and extracting it standalone.
+// training one random subnet inside its supernet for a few steps, extracting it standalone and
+// pricing it on a PIM chip: the operator's own work description gives its FLOPs and its
+// crossbar and digital layers, with no edit to the library.
+#include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
+#include <recnas/pim/pim.hpp>
 #include <recnas/supernet/supernet.hpp>
+#include <recnas/supernet/workload.hpp>
 
 #include "scaled_linear.hpp"
 
@@ -44,7 +50,8 @@ using my_space =
 int main() {
   const sn::data_shape ds{4, {100, 50, 80}};
   recnas::rng g(1);
-  const auto arch = sn::random_architecture<my_space>(g);
+  auto arch = sn::random_architecture<my_space>(g);
+  arch.blocks.back().dense_op = 0;  // the last block (always live) runs tanh_linear
   std::printf("space size 10^%.2f; subnet: %s\n", sn::log10_space_size<my_space>(),
               sn::to_string<my_space>(arch).c_str());
   sn::supernet<my_space> net(ds, {.layernorm = true}, 7);
@@ -80,5 +87,32 @@ int main() {
   const auto rep = sn::analyze<my_space>(arch, ds, true);
   std::printf("loss %.4f -> %.4f; standalone subnet: %lld parameters, %.4f MFLOPs\n", first, last,
               static_cast<long long>(fixed.params().count(false)), rep.mflops());
-  return last < first ? 0 : 1;
+
+  // The PIM cost of the same subnet on an ISAAC-like chip at 8-bit weights and activations.
+  const auto w = sn::workload_of<my_space>(arch, ds);
+  recnas::pim::analytic_model<recnas::pim::isaac_architecture, recnas::pim::pim_aware_mapping> m;
+  auto cfg = recnas::pim::isaac_preset();
+  cfg.weight_bits = 8;
+  cfg.act_bits = 8;
+  const auto& r = m.evaluate(w, cfg);
+  std::printf("PIM (isaac, 8 bit): %lld layers, latency %.1f ns, energy %.1f pJ, area %.3f mm^2\n",
+              static_cast<long long>(w.size()), r.latency.value(), r.energy.total().value(),
+              r.area.total().value());
+  // Every live tanh_linear is priced as it describes itself: a crossbar layer and its tanh.
+  int priced = 0;
+  for (std::size_t b = 0; b < arch.blocks.size(); ++b) {
+    if (!rep.blocks[b].dense_live || rep.blocks[b].dense_op != my_ops::tanh_linear::name) continue;
+    const std::string tanh = "b" + std::to_string(b) + ".tanh";
+    const bool found = std::any_of(w.layers.begin(), w.layers.end(), [&](const auto& l) {
+      return l.name == tanh && l.specials == static_cast<double>(rep.blocks[b].d);
+    });
+    if (!found) {
+      std::printf("block %zu: tanh_linear's element-wise work is missing\n", b);
+      return 1;
+    }
+    ++priced;
+  }
+  std::printf("%d tanh_linear block(s) priced with their tanh\n", priced);
+  const bool ok = last < first && r.latency.value() > 0.0 && w.macs() > 0.0;
+  return ok ? 0 : 1;
 }

@@ -1,9 +1,10 @@
 #pragma once
 // A user-written dense operator: y = tanh(W x + b) over the block's concatenated dense inputs.
 // It satisfies recnas::ops::DenseOperator by providing a name and kind, what it reads, its
-// parameters at the largest widths (`declare`), its matrix work (`work`, for FLOPs and the PIM
-// mapper), and forward/backward on the active widths through recnas's segment helpers, so the
-// same code runs inside a supernet (prefix slices of the max-size weight) and standalone.
+// parameters at the largest widths (`declare`), its work per example (`work`: the FLOPs count
+// and the PIM model read it), and forward/backward on the active widths through recnas's segment
+// helpers, so the same code runs inside a supernet (prefix slices of the max-size weight) and
+// standalone.
 
 #include <cmath>
 #include <string_view>
@@ -22,8 +23,14 @@ struct tanh_linear {
     d.matrix("W", s.d, s.in_width, recnas::ops::cols_kind::dense_in);  // slices per input source
     d.bias("b", s.d, s.in_width);
   }
-  static void work(const recnas::ops::op_shape& s, recnas::ops::work_sink& w) {
-    w.matmul("tanh_linear", s.d, s.in_width, 1);
+  /// What it computes per example, for FLOPs and the PIM model: W x + b on the crossbars (a
+  /// product with stored weights reading the block's dense inputs), then d tanh evaluations on
+  /// the digital units. Nothing else in recnas needs to know this operator.
+  static void work(const recnas::ops::op_shape& s, recnas::work_graph& w) {
+    w.add(recnas::work_step::product(recnas::work_kind::fc, "tanh_linear", s.d, s.in_width),
+          {recnas::work_graph::dense});
+    w.add(recnas::work_step::elementwise(recnas::work_kind::digital_other, "tanh", 0.0, 0.0,
+                                         static_cast<double>(s.d), s.d, s.d));
   }
   template <class T>
   static void forward(const recnas::ops::op_io<T>& io, recnas::ops::tape<T>& t, T* y,

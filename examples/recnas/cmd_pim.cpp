@@ -8,7 +8,7 @@
 //
 // --arch takes a workload JSON (docs/pim-model.md, "Workload JSON"; it has "layers"), an
 // architecture in recnas's format ("blocks") or a NASRec released config ("macro"/"micro"),
-// told apart by content; architectures go through pim::workload_of (--space, --dataset,
+// told apart by content; architectures go through supernet::workload_of (--space, --dataset,
 // --table-rows). --config overrides any pim_config field (and "constants": {...} any
 // constants-table field) of the preset.
 #include <array>
@@ -22,9 +22,9 @@
 #include <vector>
 
 #include <recnas/core/error.hpp>
-#include <recnas/pim/from_architecture.hpp>
 #include <recnas/pim/pim.hpp>
 #include <recnas/supernet/json.hpp>
+#include <recnas/supernet/workload.hpp>
 
 #include "cli.hpp"
 
@@ -462,7 +462,7 @@ pim::workload architecture_workload(const json& j, const pim_args& a) {
         a.arch, 0, "space",
         "\"" + space + "\" is not a known space (" + sn::searchable_spaces::names() + ")");
   pim::workload w = sn::visit_space(
-      space, [&]<class S>() { return pim::workload_of<S>(sn::from_json<S>(j, a.arch), ds); });
+      space, [&]<class S>() { return sn::workload_of<S>(sn::from_json<S>(j, a.arch), ds); });
   w.name = std::filesystem::path(a.arch).stem().string() + " (" + space + ", " + ds_name + ")";
   return w;
 }

@@ -29,11 +29,11 @@
 #include "recnas/core/error.hpp"
 #include "recnas/core/rng.hpp"
 #include "recnas/pim/config.hpp"
-#include "recnas/pim/from_architecture.hpp"
 #include "recnas/pim/policies.hpp"
 #include "recnas/search/nas.hpp"
 #include "recnas/supernet/architecture.hpp"
 #include "recnas/supernet/json.hpp"
+#include "recnas/supernet/workload.hpp"
 
 namespace recnas::codesign {
 
@@ -337,13 +337,13 @@ template <class CS>
   return base;
 }
 
-/// The workload of a candidate: pim::workload_of with each layer's weight precision taken
+/// The workload of a candidate: supernet::workload_of with each layer's weight precision taken
 /// from its block (layers are named "b<i>.*", the head "head"), the global activation
 /// precision everywhere, and embedding rows stored at the activation precision.
 template <class CS>
 [[nodiscard]] pim::workload workload_of(const candidate& c, const supernet::data_shape& shape) {
   using S = typename CS::arch_space;
-  auto w = pim::workload_of<S>(c.arch, shape, {.weight_bits = 0, .act_bits = c.hw.act_bits});
+  auto w = supernet::workload_of<S>(c.arch, shape, {.weight_bits = 0, .act_bits = c.hw.act_bits});
   const auto& wb = c.hw.weight_bits;
   expects(wb.size() == static_cast<std::size_t>(CS::num_blocks + 1),
           "codesign::workload_of: one weight precision per block plus the head");

@@ -51,17 +51,25 @@ struct attention {
     d.constant("ln2_g", E, ln_init);
     d.constant("ln2_b", E, 0.0);
   }
-  static void work(const op_shape& s, work_sink& w) {
+  static void work(const op_shape& s, work_graph& w) {
     constexpr index E = embed_dim;
-    w.matmul("attn.token_proj", s.s, s.in_tokens, E);
-    if (s.layernorm) w.layernorm(s.s * E);
-    w.matmul("attn.in_proj", 3 * E, E, s.s);
-    w.matmul("attn.scores", s.s, E, s.s, false);
-    w.matmul("attn.values", s.s, E, s.s, false);
-    w.matmul("attn.out_proj", E, E, s.s);
-    w.matmul("attn.ffn1", E, E, s.s);
-    w.matmul("attn.ffn2", E, E, s.s);
-    w.layernorm(2 * s.s * E);
+    const index t = s.s;
+    const index scores = heads * t * t;
+    using wk = work_kind;
+    work_value tp = w.add(work_step::product(wk::efc, "att_tproj", t, s.in_tokens, E));
+    if (s.layernorm) tp = w.add(work_step::layernorm("att_tproj.ln", 1, t * E));
+    const work_value qkv = w.add(work_step::product(wk::attention_projection, "qkv", 3 * E, E, t));
+    w.add(work_step::activation_product(wk::attention_scores, "qk", t, E, t)
+              .elems(2 * t * E, scores));
+    const work_value sm = w.add(work_step::softmax("softmax", scores));
+    const work_value av = w.add(work_step::activation_product(wk::attention_values, "av", t, E, t)
+                                    .elems(scores + t * E, t * E),
+                                {sm, qkv});
+    const work_value o = w.add(work_step::product(wk::attention_projection, "o", E, E, t), {av});
+    const work_value ln1 = w.add(work_step::layernorm("ln1", t, E), {o, tp});
+    w.add(work_step::product(wk::attention_projection, "ffn1", E, E, t), {ln1});
+    const work_value f2 = w.add(work_step::product(wk::attention_projection, "ffn2", E, E, t));
+    w.add(work_step::layernorm("ln2", t, E), {f2, ln1});
   }
 
   template <class T>

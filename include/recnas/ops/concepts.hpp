@@ -20,6 +20,7 @@
 #include "recnas/core/concepts.hpp"
 #include "recnas/core/error.hpp"
 #include "recnas/core/tensor.hpp"
+#include "recnas/core/work.hpp"
 
 namespace recnas::ops {
 
@@ -106,35 +107,15 @@ class param_declarer {
   std::vector<param_decl> decls_;
 };
 
-/// One matrix product of an operator, per example: out[rows x vectors] = W[rows x inner] *
-/// X[inner x vectors]. `weights` is true when the left factor is a stored parameter (a PIM
-/// crossbar can hold it), false for activation-activation products (attention, DP).
-struct matmul_work {
-  std::string_view what;
-  index rows = 0;
-  index inner = 0;
-  index vectors = 1;
-  bool weights = true;
-  [[nodiscard]] double macs() const noexcept {
-    return static_cast<double>(rows) * static_cast<double>(inner) * static_cast<double>(vectors);
-  }
-};
-
-/// What an operator computes per example. FLOPs follow the reference's fvcore convention:
-/// one per multiply-accumulate, plus 5 per element of an affine LayerNorm.
-struct work_sink {
-  std::vector<matmul_work> matmuls;
-  double layernorm_elements = 0;
-  void matmul(std::string_view what, index rows, index inner, index vectors, bool weights = true) {
-    matmuls.push_back({what, rows, inner, vectors, weights});
-  }
-  void layernorm(index elements) { layernorm_elements += static_cast<double>(elements); }
-  [[nodiscard]] double flops() const noexcept {
-    double f = 5.0 * layernorm_elements;
-    for (const auto& m : matmuls) f += m.macs();
-    return f;
-  }
-};
+/// What an operator computes per example (core/work.hpp): a graph of products and
+/// element-wise steps that the FLOPs count and the hardware models read. `work_sink` is the
+/// name operators written before the graph existed use; a chain of `matmul` calls still works.
+using recnas::matmul_work;
+using recnas::work_graph;
+using recnas::work_kind;
+using recnas::work_step;
+using recnas::work_value;
+using work_sink = recnas::work_graph;
 
 /// A piece of a concatenated dense input: x is [batch, width] with row stride ld; its weight
 /// columns start at `col` in the consuming layer's weight. dx (same strides) receives the
@@ -246,7 +227,7 @@ struct probe_dense_out {};
 /// declaration and its work description.
 template <class Op>
 concept OperatorBase = Named<Op> && HasPolicyKind<Op> &&
-    requires(const op_shape& s, param_declarer& d, work_sink& w) {
+    requires(const op_shape& s, param_declarer& d, work_graph& w) {
   { Op::inputs } -> std::convertible_to<reads>;
   { Op::declare(s, d) } -> std::same_as<void>;
   { Op::work(s, w) } -> std::same_as<void>;
@@ -294,7 +275,7 @@ enum class merge_direction : std::uint8_t {
 /// in-place quirk when the projection is skipped).
 template <class M>
 concept Merger = Named<M> && HasPolicyKind<M> &&(M::kind == policy_kind::merger) &&
-                 requires(const op_shape& s, param_declarer& d, work_sink& w,
+                 requires(const op_shape& s, param_declarer& d, work_graph& w,
                           const op_io<float>& io, tape<float>& t, float* y, const float* dy,
                           index ld) {
   { M::direction } -> std::convertible_to<merge_direction>;
@@ -315,7 +296,7 @@ consteval bool check_dense_operator() {
     static_assert(recnas::detail::always_false<Op>,
                   "recnas: a dense operator needs `static constexpr recnas::ops::reads inputs`, "
                   "`static void declare(const op_shape&, param_declarer&)` and `static void "
-                  "work(const op_shape&, work_sink&)` (see recnas/ops/concepts.hpp).");
+                  "work(const op_shape&, work_graph&)` (see recnas/ops/concepts.hpp).");
     return false;
   } else if constexpr (!DenseOperator<Op>) {
     static_assert(recnas::detail::always_false<Op>,
@@ -336,7 +317,7 @@ consteval bool check_sparse_operator() {
     static_assert(recnas::detail::always_false<Op>,
                   "recnas: a sparse operator needs `static constexpr recnas::ops::reads inputs`, "
                   "`static void declare(const op_shape&, param_declarer&)` and `static void "
-                  "work(const op_shape&, work_sink&)` (see recnas/ops/concepts.hpp).");
+                  "work(const op_shape&, work_graph&)` (see recnas/ops/concepts.hpp).");
     return false;
   } else if constexpr (!SparseOperator<Op>) {
     static_assert(recnas::detail::always_false<Op>,

@@ -31,9 +31,14 @@ struct cross {
     d.bias("S.b", w, w);
     detail::declare_padded_projection(s, d, /*bias_with_layernorm=*/false);
   }
-  static void work(const op_shape& s, work_sink& w) {
-    w.matmul("cross.self", width(s), width(s), 1);
-    detail::padded_projection_work(s, w, "cross.proj");
+  /// S x on the crossbars, then x0 * (.) and the residual + x on the digital units.
+  static void work(const op_shape& s, work_graph& w) {
+    const index wd = width(s);
+    const work_value u =
+        w.add(work_step::product(work_kind::projection, "cross_self", wd, wd), {work_graph::left});
+    const work_value m = w.add(work_step::multiply("cross_mul", wd), {u, work_graph::right});
+    w.add(work_step::sum("cross_add", wd), {m, work_graph::left});
+    detail::padded_projection_work(s, w, "cross_proj");
   }
 
   template <class T>

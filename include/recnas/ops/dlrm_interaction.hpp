@@ -33,14 +33,23 @@ struct dlrm_interaction {
     d.matrix("top.W", s.d, z_width(s));
     d.bias_or_layernorm("top", s.d, z_width(s), s.layernorm);
   }
-  static void work(const op_shape& s, work_sink& w) {
+  /// As DLRM, the whole Gram matrix of [x; tokens] is computed and one triangle kept; z is
+  /// [x; pairs], a free concatenation.
+  static void work(const op_shape& s, work_graph& w) {
+    constexpr index E = embed_dim;
+    const index n = s.in_tokens + 1;
+    work_value x = work_graph::dense;
     if (!skip_dense(s)) {
-      w.matmul("dlrm.dense_proj", embed_dim, s.in_width, 1);
-      if (s.layernorm) w.layernorm(embed_dim);
+      x = w.add(work_step::product(work_kind::projection, "dlrm_dproj", E, s.in_width),
+                {work_graph::dense});
+      if (s.layernorm) x = w.add(work_step::layernorm("dlrm_dproj.ln", 1, E));
     }
-    w.matmul("dlrm.gram", s.in_tokens + 1, embed_dim, s.in_tokens + 1, false);
-    w.matmul("dlrm.top", s.d, z_width(s), 1);
-    if (s.layernorm) w.layernorm(s.d);
+    const work_value gram =
+        w.add(work_step::activation_product(work_kind::dot_product, "dlrm_dot", n, E, n)
+                  .elems(n * E, z_width(s) - E),
+              {x, work_graph::tokens});
+    w.add(work_step::product(work_kind::fc, "dlrm_top", s.d, z_width(s)), {x, gram});
+    if (s.layernorm) w.add(work_step::layernorm("dlrm_top.ln", 1, s.d));
   }
 
   template <class T>

@@ -36,19 +36,29 @@ struct dot_product {
     d.matrix("pairs.W", pp ? s.d : 0, pairs(s));
     d.bias_or_layernorm("pairs", pp ? s.d : 0, pairs(s), s.layernorm);
   }
-  static void work(const op_shape& s, work_sink& w) {
+  /// As the reference model, the whole (k+1)^2 Gram matrix is computed; one triangle is kept.
+  static void work(const op_shape& s, work_graph& w) {
+    constexpr index E = embed_dim;
+    const index kk = k(s);
+    work_value stack = work_graph::dense;
+    work_value toks = work_graph::tokens;
     if (!skip_dense(s)) {
-      w.matmul("dp.dense_proj", embed_dim, s.in_width, 1);
-      if (s.layernorm) w.layernorm(embed_dim);
+      stack = w.add(work_step::product(work_kind::projection, "dp_dproj", E, s.in_width),
+                    {work_graph::dense});
+      if (s.layernorm) stack = w.add(work_step::layernorm("dp_dproj.ln", 1, E));
     }
     if (!skip_tokens(s)) {
-      w.matmul("dp.token_proj", k(s), s.in_tokens, embed_dim);
-      if (s.layernorm) w.layernorm(k(s) * embed_dim);
+      toks = w.add(work_step::product(work_kind::projection, "dp_tproj", kk, s.in_tokens, E),
+                   {work_graph::tokens});
+      if (s.layernorm) toks = w.add(work_step::layernorm("dp_tproj.ln", 1, kk * E));
     }
-    w.matmul("dp.gram", k(s) + 1, embed_dim, k(s) + 1, false);
+    const work_value gram =
+        w.add(work_step::activation_product(work_kind::dot_product, "dot", kk + 1, E, kk + 1)
+                  .elems((kk + 1) * E, pairs(s)),
+              {stack, toks});
     if (!skip_pairs(s)) {
-      w.matmul("dp.pair_proj", s.d, pairs(s), 1);
-      if (s.layernorm) w.layernorm(s.d);
+      w.add(work_step::product(work_kind::projection, "dp_out", s.d, pairs(s)), {gram});
+      if (s.layernorm) w.add(work_step::layernorm("dp_out.ln", 1, s.d));
     }
   }
 

@@ -19,9 +19,9 @@ struct efc {
     d.matrix("W", s.s, s.in_tokens, cols_kind::token_in);
     d.bias_or_layernorm("W", s.s, s.in_tokens, s.layernorm);
   }
-  static void work(const op_shape& s, work_sink& w) {
-    w.matmul("efc", s.s, s.in_tokens, embed_dim);
-    if (s.layernorm) w.layernorm(s.s * embed_dim);
+  static void work(const op_shape& s, work_graph& w) {
+    w.add(work_step::product(work_kind::efc, "efc", s.s, s.in_tokens, embed_dim));
+    if (s.layernorm) w.add(work_step::layernorm("efc.ln", 1, s.s * embed_dim));
   }
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index bs) {

@@ -19,9 +19,9 @@ struct fc {
     d.matrix("W", s.d, s.in_width, cols_kind::dense_in);
     d.bias_or_layernorm("W", s.d, s.in_width, s.layernorm);
   }
-  static void work(const op_shape& s, work_sink& w) {
-    w.matmul("fc", s.d, s.in_width, 1);
-    if (s.layernorm) w.layernorm(s.d);
+  static void work(const op_shape& s, work_graph& w) {
+    w.add(work_step::product(work_kind::fc, "fc", s.d, s.in_width));
+    if (s.layernorm) w.add(work_step::layernorm("fc.ln", 1, s.d));
   }
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {

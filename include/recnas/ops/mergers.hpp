@@ -31,10 +31,11 @@ struct dense_to_sparse {
     d.matrix("W", p ? width : 0, s.d);
     d.bias_or_layernorm("W", p ? width : 0, s.d, s.layernorm);
   }
-  static void work(const op_shape& s, work_sink& w) {
+  /// Skipped, the tokens are the (merged) dense output itself: an address, no work.
+  static void work(const op_shape& s, work_graph& w) {
     if (skip(s)) return;
-    w.matmul("dense_to_sparse", width, s.d, 1);
-    if (s.layernorm) w.layernorm(width);
+    w.add(work_step::product(work_kind::projection, "dsi", width, s.d));
+    if (s.layernorm) w.add(work_step::layernorm("dsi.ln", 1, width));
   }
   /// io.dense: one segment, the block's dense output [B, d]; y: the 8 tokens, row stride ld.
   template <class T>
@@ -62,10 +63,11 @@ struct sparse_to_dense {
     d.matrix("W", p ? s.d : 0, embed_dim);
     d.bias_or_layernorm("W", p ? s.d : 0, embed_dim, s.layernorm);
   }
-  static void work(const op_shape& s, work_sink& w) {
+  static void work(const op_shape& s, work_graph& w) {
+    w.add(work_step::fm("fm", s.s, embed_dim));
     if (skip(s)) return;
-    w.matmul("sparse_to_dense", s.d, embed_dim, 1);
-    if (s.layernorm) w.layernorm(s.d);
+    w.add(work_step::product(work_kind::projection, "fm_proj", s.d, embed_dim));
+    if (s.layernorm) w.add(work_step::layernorm("fm_proj.ln", 1, s.d));
   }
   /// io.tokens: one segment, the sparse operator's output; adds its [B, d] term into y.
   template <class T>

@@ -29,9 +29,12 @@ struct sigmoid_gating {
     d.bias("S.b", w, w);
     detail::declare_padded_projection(s, d, /*bias_with_layernorm=*/true);
   }
-  static void work(const op_shape& s, work_sink& w) {
-    w.matmul("sg.self", width(s), width(s), 1);
-    detail::padded_projection_work(s, w, "sg.proj");
+  static void work(const op_shape& s, work_graph& w) {
+    const index wd = width(s);
+    const work_value gate =
+        w.add(work_step::product(work_kind::projection, "gate", wd, wd), {work_graph::left});
+    w.add(work_step::gating("sg", wd), {gate, work_graph::right});
+    detail::padded_projection_work(s, w, "sg_proj");
   }
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {

@@ -22,8 +22,9 @@ struct sum {
   static void declare(const op_shape& s, param_declarer& d) {
     detail::declare_padded_projection(s, d, /*bias_with_layernorm=*/false);
   }
-  static void work(const op_shape& s, work_sink& w) {
-    detail::padded_projection_work(s, w, "sum.proj");
+  static void work(const op_shape& s, work_graph& w) {
+    w.add(work_step::sum("sum", width(s)), {work_graph::left, work_graph::right});
+    detail::padded_projection_work(s, w, "sum_proj");
   }
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {

@@ -16,7 +16,7 @@ struct zero_dense {
   static constexpr policy_kind kind = policy_kind::dense_operator;
   static constexpr reads inputs = reads::none;
   static void declare(const op_shape&, param_declarer&) {}
-  static void work(const op_shape&, work_sink&) {}
+  static void work(const op_shape&, work_graph&) {}
   template <class T>
   static void forward(const op_io<T>& io, tape<T>&, T* y, index ldy) {
     for (index b = 0; b < io.batch; ++b) std::fill(y + b * ldy, y + b * ldy + io.shape.d, T(0));
@@ -30,7 +30,7 @@ struct zero_sparse {
   static constexpr policy_kind kind = policy_kind::sparse_operator;
   static constexpr reads inputs = reads::none;
   static void declare(const op_shape&, param_declarer&) {}
-  static void work(const op_shape&, work_sink&) {}
+  static void work(const op_shape&, work_graph&) {}
   template <class T>
   static void forward(const op_io<T>& io, tape<T>&, T* y, index bs) {
     for (index b = 0; b < io.batch; ++b) {
@@ -46,7 +46,7 @@ struct identity_dense {
   static constexpr policy_kind kind = policy_kind::dense_operator;
   static constexpr reads inputs = reads::dense;
   static void declare(const op_shape&, param_declarer&) {}
-  static void work(const op_shape&, work_sink&) {}
+  static void work(const op_shape&, work_graph&) {}
   template <class T>
   static void forward(const op_io<T>& io, tape<T>&, T* y, index ldy) {
     const index n = io.shape.d;

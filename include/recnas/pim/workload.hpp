@@ -7,9 +7,9 @@
 //  - digital: work with two dynamic operands or element-wise work (dot-product interaction,
 //    FM, QK^T, softmax, AV, gating, sums, LayerNorm), described by operation counts.
 //  - memory: embedding lookups (tables x rows x width, lookups per example).
-// pim/from_architecture.hpp emits it for any supernet architecture (workload_of); the builders
-// below write it by hand (generic MLPs, the DLRM Criteo model, NASRec blocks, NeuroSim's
-// VGG-8).
+// supernet/workload.hpp emits it for any supernet architecture (supernet::workload_of) from the
+// operators' own work descriptions (core/work.hpp); the builders below write it by hand (generic
+// MLPs, the DLRM Criteo model, NASRec blocks, NeuroSim's VGG-8).
 
 #include <algorithm>
 #include <array>
@@ -23,90 +23,20 @@
 
 #include "recnas/core/datasets.hpp"
 #include "recnas/core/error.hpp"
+#include "recnas/core/work.hpp"
 #include "recnas/pim/units.hpp"
 
 namespace recnas::pim {
 
-enum class op_kind : std::uint8_t {
-  // analog (static weights)
-  fc,                    // dense linear layer (NASRec linear-2d, DLRM MLPs)
-  efc,                   // NASRec linear-3d: T -> s over the token axis, one vector per channel
-  projection,            // projections inside dot-product / FM / mergers
-  attention_projection,  // Q, K, V, O and the attention FFN
-  // digital (dynamic operands or element-wise)
-  dot_product,       // pairwise e_i . e_j
-  fm,                // (sum e)^2 - sum e^2
-  attention_scores,  // Q K^T
-  softmax,
-  attention_values,  // softmax(QK^T) V
-  gating,            // sigmoid(x) * y
-  sum,
-  layernorm,
-  digital_other,
-  // memory
-  embedding,
-};
-
-enum class op_class : std::uint8_t { analog, digital, memory };
-
-[[nodiscard]] constexpr op_class class_of(op_kind k) noexcept {
-  switch (k) {
-    case op_kind::fc:
-    case op_kind::efc:
-    case op_kind::projection:
-    case op_kind::attention_projection:
-      return op_class::analog;
-    case op_kind::embedding:
-      return op_class::memory;
-    default:
-      return op_class::digital;
-  }
-}
-
-[[nodiscard]] constexpr std::string_view to_string(op_kind k) noexcept {
-  switch (k) {
-    case op_kind::fc:
-      return "fc";
-    case op_kind::efc:
-      return "efc";
-    case op_kind::projection:
-      return "projection";
-    case op_kind::attention_projection:
-      return "attention_projection";
-    case op_kind::dot_product:
-      return "dot_product";
-    case op_kind::fm:
-      return "fm";
-    case op_kind::attention_scores:
-      return "attention_scores";
-    case op_kind::softmax:
-      return "softmax";
-    case op_kind::attention_values:
-      return "attention_values";
-    case op_kind::gating:
-      return "gating";
-    case op_kind::sum:
-      return "sum";
-    case op_kind::layernorm:
-      return "layernorm";
-    case op_kind::digital_other:
-      return "digital";
-    case op_kind::embedding:
-      return "embedding";
-  }
-  return "?";
-}
+/// The layer kinds are the operators' work vocabulary (core/work.hpp), under pim's names.
+using op_kind = recnas::work_kind;
+using op_class = recnas::work_class;
+using recnas::class_of;
+using recnas::to_string;
 
 /// Parses the names of to_string(op_kind); returns false for an unknown name.
 [[nodiscard]] inline bool parse_op_kind(std::string_view s, op_kind& out) noexcept {
-  for (int i = 0; i <= static_cast<int>(op_kind::embedding); ++i) {
-    const auto k = static_cast<op_kind>(i);
-    if (to_string(k) == s) {
-      out = k;
-      return true;
-    }
-  }
-  return false;
+  return recnas::parse_work_kind(s, out);
 }
 
 /// A layer reads the outputs of at most this many earlier layers (a NASRec op reads at most
@@ -205,13 +135,20 @@ struct layer {
     return digital(op_kind::dot_product, std::move(name), static_cast<double>(pairs * width), 0.0,
                    0.0, n * width, pairs);
   }
+  /// The layer that runs one step of an operator's work (core/work.hpp).
+  static layer of(const work_step& st) { return of(st, st.name); }
+  /// The same, named `name` (e.g. the step's name prefixed with its block).
+  static layer of(const work_step& st, std::string name) {
+    if (st.cls() == op_class::analog)
+      return analog(st.kind, std::move(name), st.inner, st.rows, st.vectors);
+    expects(st.cls() == op_class::digital, "layer::of: an embedding is not an operator step");
+    return digital(st.kind, std::move(name), st.macs, st.adds, st.specials, st.in_elems,
+                   st.out_elems)
+        .with_muls(st.muls);
+  }
   /// NASRec FM: f = (sum_t x_t)^2 - sum_t x_t^2 over `tokens` vectors of `width`.
   static layer fm(std::string name, index tokens, index width) {
-    const auto tw = static_cast<double>(tokens * width);
-    const auto w = static_cast<double>(width);
-    // x_t^2 and (sum x)^2 are multiplications; both sums and the difference are adds
-    return digital(op_kind::fm, std::move(name), 0.0, 2.0 * tw + w, 0.0, tokens * width, width)
-        .with_muls(tw + w);
+    return of(work_step::fm(std::move(name), tokens, width));
   }
   /// Adds `muls` element-wise multiplications to a digital layer.
   layer&& with_muls(double m) && {
@@ -220,20 +157,14 @@ struct layer {
   }
   /// sigmoid(g) * x over `width` elements.
   static layer gating(std::string name, index width) {
-    const auto w = static_cast<double>(width);
-    return digital(op_kind::gating, std::move(name), 0.0, 0.0, w, 2 * width, width).with_muls(w);
+    return of(work_step::gating(std::move(name), width));
   }
   static layer sum(std::string name, index width) {
-    return digital(op_kind::sum, std::move(name), 0.0, static_cast<double>(width), 0.0, 2 * width,
-                   width);
+    return of(work_step::sum(std::move(name), width));
   }
   /// LayerNorm over `rows` rows of `width`: mean, variance, normalise, scale and shift.
   static layer layernorm(std::string name, index rows, index width) {
-    const auto n = static_cast<double>(rows * width);
-    // squares, scale by rstd, gamma (3n multiplications); mean, centre, variance sum, beta (4n)
-    return digital(op_kind::layernorm, std::move(name), 0.0, 4.0 * n, static_cast<double>(rows),
-                   rows * width, rows * width)
-        .with_muls(3.0 * n);
+    return of(work_step::layernorm(std::move(name), rows, width));
   }
   static layer embedding(std::string name, index tables, index total_rows, index width,
                          index lookups, double zipf_s = 1.05) {
@@ -393,7 +324,7 @@ inline workload dlrm_criteo_kaggle(int weight_bits = 0, int act_bits = 0, bool e
 // ---- NASRec operators (reference: nasrec-spec.md section 1.2-1.3; E = 16 everywhere) ----
 
 /// Which NASRec ops a block uses and its widths (hand-written subnets; supernet architectures go
-/// through pim::workload_of in from_architecture.hpp, which follows the operators exactly).
+/// through supernet::workload_of in supernet/workload.hpp, from the operators' descriptions).
 struct nasrec_block_spec {
   enum class dense_op : std::uint8_t { fc, dot_product, sigmoid_gating, sum } dense = dense_op::fc;
   enum class sparse_op : std::uint8_t { efc, attention } sparse = sparse_op::efc;

@@ -28,12 +28,12 @@
 #include "recnas/parallel/threads.hpp"
 #include "recnas/pim/analytic.hpp"
 #include "recnas/pim/config.hpp"
-#include "recnas/pim/from_architecture.hpp"
 #include "recnas/pim/policies.hpp"
 #include "recnas/pim/presets.hpp"
 #include "recnas/supernet/architecture.hpp"
 #include "recnas/supernet/counting.hpp"
 #include "recnas/supernet/supernet.hpp"
+#include "recnas/supernet/workload.hpp"
 
 namespace recnas::search {
 
@@ -151,27 +151,27 @@ class cpu_latency_cost {
   supernet::workspace<float> ws_;
 };
 
-/// PIM cost of the subnet's workload (pim::workload_of) on a chip of architecture `Arch`
+/// PIM cost of the subnet's workload (supernet::workload_of) on a chip of architecture `Arch`
 /// mapped by `Map`, from the analytic model: energy (pJ) and latency (ns) per example, and
 /// the chip's area (mm^2; auto-sized chips grow with the model).
 template <class S, class Arch = pim::isaac_architecture, class Map = pim::naive_mapping>
 class pim_cost {
  public:
   explicit pim_cost(supernet::data_shape ds, pim::pim_config cfg = pim::isaac_preset(),
-                    pim::adapter_options ao = {})
+                    supernet::workload_options ao = {})
       : ds_(std::move(ds)), cfg_(std::move(cfg)), ao_(ao) {}
   [[nodiscard]] std::vector<std::string> names() const {
     return {"pim_energy_pj", "pim_latency_ns", "pim_area_mm2"};
   }
   [[nodiscard]] std::vector<double> measure(const supernet::architecture& a) {
-    const auto& r = model_.evaluate(pim::workload_of<S>(a, ds_, ao_), cfg_);
+    const auto& r = model_.evaluate(supernet::workload_of<S>(a, ds_, ao_), cfg_);
     return {r.energy.total().value(), r.latency.value(), r.area.total().value()};
   }
 
  private:
   supernet::data_shape ds_;
   pim::pim_config cfg_;
-  pim::adapter_options ao_;
+  supernet::workload_options ao_;
   pim::analytic_model<Arch, Map> model_;
 };
 

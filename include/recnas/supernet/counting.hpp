@@ -72,13 +72,13 @@ template <class S>
       Op::declare(p.shape, d);
       const index n = detail::count_params(d);
       br.params += n;
-      ops::work_sink w;
+      work_graph w;
       Op::work(p.shape, w);
       br.flops_unpruned += w.flops();
       if (runs) {
         br.live_params += n;
         br.flops += w.flops();
-        r.matmuls.insert(r.matmuls.end(), w.matmuls.begin(), w.matmuls.end());
+        for (auto& m : w.matmuls()) r.matmuls.push_back(std::move(m));
       }
     };
     // Every operator of the block's sets runs (extras: outputs summed; the sum is free).

@@ -9,10 +9,10 @@
 
 #include <doctest/doctest.h>
 
-#include <recnas/pim/from_architecture.hpp>
 #include <recnas/pim/pim.hpp>
 #include <recnas/supernet/counting.hpp>
 #include <recnas/supernet/json.hpp>
+#include <recnas/supernet/workload.hpp>
 #include <recnas/train/baselines.hpp>
 
 namespace pim = recnas::pim;
@@ -39,9 +39,9 @@ double layernorm_flops(const sn::architecture& a, const sn::data_shape& ds) {
     const auto& p = plan.blocks[i];
     auto add = [&]<class Op>(bool runs) {
       if (!runs) return;
-      recnas::ops::work_sink w;
+      recnas::work_graph w;
       Op::work(p.shape, w);
-      ln += 5.0 * w.layernorm_elements;
+      ln += 5.0 * w.layernorm_elements();
     };
     S::visit_dense(b.dense_op, [&]<class Op>() { add.template operator()<Op>(p.run_dense); });
     S::visit_sparse(b.sparse_op, [&]<class Op>() { add.template operator()<Op>(p.run_sparse); });
@@ -56,7 +56,7 @@ void check_model(const std::string& file, const sn::data_shape& ds) {
   CAPTURE(file);
   const auto a = sn::read_architecture<S>(file);
   const auto rep = sn::analyze<S>(a, ds);
-  const auto w = pim::workload_of<S>(a, ds);
+  const auto w = sn::workload_of<S>(a, ds);
   w.validate();
   const double ln = layernorm_flops<S>(a, ds);
   const bool has_ln = std::any_of(w.layers.begin(), w.layers.end(), [](const pim::layer& l) {
@@ -142,13 +142,13 @@ TEST_CASE("adapter: random subnets of both spaces keep the MAC identity") {
                                  : sn::data_shape::kdd();
     if (t % 2 == 0) {
       const auto a = sn::random_architecture<sn::nasrec_full>(g);
-      const auto w = pim::workload_of<sn::nasrec_full>(a, ds);
+      const auto w = sn::workload_of<sn::nasrec_full>(a, ds);
       w.validate();
       CHECK(w.macs() ==
             sn::analyze<sn::nasrec_full>(a, ds).flops - layernorm_flops<sn::nasrec_full>(a, ds));
     } else {
       const auto a = sn::random_architecture<sn::nasrec_small>(g);
-      const auto w = pim::workload_of<sn::nasrec_small>(a, ds);
+      const auto w = sn::workload_of<sn::nasrec_small>(a, ds);
       w.validate();
       CHECK(w.macs() ==
             sn::analyze<sn::nasrec_small>(a, ds).flops - layernorm_flops<sn::nasrec_small>(a, ds));
@@ -165,11 +165,11 @@ TEST_CASE("adapter: the cross operator maps S x to crossbars, x0 * (.) + x to di
     CAPTURE(t);
     const auto a = sn::random_architecture<S>(g);
     const auto ds = sn::data_shape::criteo();
-    const auto w = pim::workload_of<S>(a, ds);
+    const auto w = sn::workload_of<S>(a, ds);
     w.validate();
     CHECK(w.macs() == sn::analyze<S>(a, ds).flops - layernorm_flops<S>(a, ds));
   }
-  const auto w = pim::workload_of<S>(recnas::train::baseline("dcnv2"), sn::data_shape::criteo());
+  const auto w = sn::workload_of<S>(recnas::train::baseline("dcnv2"), sn::data_shape::criteo());
   int self = 0, mul = 0, add = 0;
   for (const auto& l : w.layers) {
     if (l.name.find(".cross_self") != std::string::npos) {
@@ -192,7 +192,7 @@ TEST_CASE("adapter: precision options and table sizes reach the layers") {
   using S = sn::nasrec_small;
   const auto a = sn::widest_chain<S>(0, 0);
   const auto ds = sn::data_shape::criteo(5000);
-  const auto w = pim::workload_of<S>(a, ds, {.weight_bits = 4, .act_bits = 6, .zipf_s = 1.2});
+  const auto w = sn::workload_of<S>(a, ds, {.weight_bits = 4, .act_bits = 6, .zipf_s = 1.2});
   recnas::index emb = 0;
   for (const auto& l : w.layers) {
     if (l.cls() == pim::op_class::memory) {
@@ -209,5 +209,5 @@ TEST_CASE("adapter: precision options and table sizes reach the layers") {
   // an invalid architecture is an input error naming the block
   auto bad = a;
   bad.blocks[2].d = 100;
-  CHECK_THROWS_AS((void)pim::workload_of<S>(bad, ds), recnas::input_error);
+  CHECK_THROWS_AS((void)sn::workload_of<S>(bad, ds), recnas::input_error);
 }

@@ -51,7 +51,7 @@ TEST_CASE("FLOPs, parameter and PIM costs equal the components they wrap") {
     CHECK(rs::flops_cost<S>(shape).measure(a).at(0) == rep.mflops());
     CHECK(rs::params_cost<S>(shape).measure(a).at(0) == static_cast<double>(rep.live_params));
     const auto v = pc.measure(a);
-    const auto& r = ref.evaluate(pim::workload_of<S>(a, shape), pim::isaac_preset());
+    const auto& r = ref.evaluate(sn::workload_of<S>(a, shape), pim::isaac_preset());
     REQUIRE(v.size() == 3);
     CHECK(v[0] == r.energy.total().value());
     CHECK(v[1] == r.latency.value());

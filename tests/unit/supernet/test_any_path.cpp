@@ -8,8 +8,8 @@
 
 #include <doctest/doctest.h>
 
-#include <recnas/pim/from_architecture.hpp>
 #include <recnas/supernet/json.hpp>
+#include <recnas/supernet/workload.hpp>
 
 #include "common.hpp"
 
@@ -325,7 +325,7 @@ TEST_CASE("extra operators: the PIM workload runs every operator and sums their 
   last.extra_dense_ops = 0b1000;  // + sum
   last.sparse_op = 1;             // efc
   last.extra_sparse_ops = 0b01;   // + attention
-  const auto w = recnas::pim::workload_of<F>(a, ds);
+  const auto w = recnas::supernet::workload_of<F>(a, ds);
   auto has = [&](const std::string& n) {
     return std::any_of(w.layers.begin(), w.layers.end(),
                        [&](const auto& l) { return l.name == n; });
@@ -336,7 +336,7 @@ TEST_CASE("extra operators: the PIM workload runs every operator and sums their 
   CHECK(has("b6.efc"));
   CHECK(has("b6.att_tproj"));
   CHECK(has("b6.sparse_ops_add"));
-  const auto single = recnas::pim::workload_of<F>(sn::random_architecture<F>(g), ds);
+  const auto single = recnas::supernet::workload_of<F>(sn::random_architecture<F>(g), ds);
   CHECK(std::none_of(single.layers.begin(), single.layers.end(),
                      [](const auto& l) { return l.name.find("_ops_add") != std::string::npos; }));
 }

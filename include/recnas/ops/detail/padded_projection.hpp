@@ -36,10 +36,11 @@ inline void declare_padded_projection(const op_shape& s, param_declarer& d,
   d.constant("ln_b", s.layernorm ? s.d : 0, 0.0);
 }
 
-/// FLOPs of the projection and LayerNorm.
-inline void padded_projection_work(const op_shape& s, work_sink& w, std::string_view what) {
-  if (!padded_projection_skipped(s)) w.matmul(what, s.d, padded_width(s), 1);
-  if (s.layernorm) w.layernorm(s.d);
+/// The projection and LayerNorm after the previous step.
+inline void padded_projection_work(const op_shape& s, work_graph& w, std::string_view what) {
+  if (!padded_projection_skipped(s))
+    w.add(work_step::product(work_kind::projection, std::string(what), s.d, padded_width(s)));
+  if (s.layernorm) w.add(work_step::layernorm(std::string(what) + ".ln", 1, s.d));
 }
 
 /// y[B, d] = LN?(P h + b) from h [B, w] (compact); saves the LN state in t.p[save], t.p[save+1].
