@@ -162,7 +162,8 @@ struct work_step {
   static work_step product(work_kind k, std::string name, index rows, index inner,
                            index vectors = 1) {
     expects(class_of(k) == work_class::analog, "work_step::product needs a weight work_kind");
-    expects(rows > 0 && inner > 0 && vectors > 0, "a product needs rows, inner, vectors > 0");
+    // zero extents are zero FLOPs (an operator that does not run); a PIM layer refuses them
+    expects(rows >= 0 && inner >= 0 && vectors >= 0, "a product needs extents >= 0");
     work_step s;
     s.kind = k;
     s.name = std::move(name);
@@ -177,7 +178,7 @@ struct work_step {
   static work_step activation_product(work_kind k, std::string name, index rows, index inner,
                                       index vectors) {
     expects(class_of(k) == work_class::digital, "an activation product runs on digital units");
-    expects(rows > 0 && inner > 0 && vectors > 0, "a product needs rows, inner, vectors > 0");
+    expects(rows >= 0 && inner >= 0 && vectors >= 0, "a product needs extents >= 0");
     work_step s = elementwise(k, std::move(name), 0.0, 0.0, 0.0, inner * vectors, rows * vectors);
     s.rows = rows;
     s.inner = inner;

@@ -414,9 +414,7 @@ inline nasrec_block_out add_nasrec_block(workload& w, const nasrec_block_spec& b
     const index sc = w.add(layer::digital(op_kind::attention_scores, tag + ".qk", tt * hd, 0.0, 0.0,
                                           2 * s * E, heads * s * s),
                            {qkv});
-    const index sm = w.add(layer::digital(op_kind::softmax, tag + ".softmax", 0.0, 2.0 * tt, tt,
-                                          heads * s * s, heads * s * s),
-                           {sc});
+    const index sm = w.add(layer::of(work_step::softmax(tag + ".softmax", heads * s * s)), {sc});
     const index av = w.add(layer::digital(op_kind::attention_values, tag + ".av", tt * hd, 0.0, 0.0,
                                           heads * s * s + s * E, s * E),
                            {sm, qkv});
