@@ -1,7 +1,8 @@
-// Composing a search space with a user-written operator and a user-written connectivity, then
-// training one random subnet inside its supernet for a few steps, extracting it standalone and
-// pricing it on a PIM chip: the operator's own work description gives its FLOPs and its
-// crossbar and digital layers, with no edit to the library.
+// Checking a user-written operator with recnas's conformance checks (finite-difference
+// gradients, float vs double, supernet slice vs standalone), composing a search space with it
+// and a user-written connectivity, then training one random subnet inside its supernet for a few
+// steps, extracting it standalone and pricing it on a PIM chip: the operator's own work description
+// gives its FLOPs and its crossbar and digital layers, with no edit to the library.
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -10,6 +11,7 @@
 #include <recnas/pim/pim.hpp>
 #include <recnas/supernet/supernet.hpp>
 #include <recnas/supernet/workload.hpp>
+#include <recnas/testing/operator_check.hpp>
 
 #include "scaled_linear.hpp"
 
@@ -48,6 +50,19 @@ using my_space =
               sn::dense_dims<16, 64, 256>, sn::sparse_dims<8, 16>, stem_or_previous>;
 
 int main() {
+  // Before it enters a space: the operator is checked on two input sources, with and without
+  // the supernet's LayerNorm flag (tanh_linear ignores it, which is allowed).
+  for (const bool ln : {false, true}) {
+    recnas::ops::op_shape shape;
+    shape.in_width = 13 + 7;
+    shape.d = 24;
+    shape.layernorm = ln;
+    const auto report =
+        recnas::testing::check_operator<my_ops::tanh_linear>({shape, {13, 7}, {}, 4, 11});
+    std::printf("%s\n", report.summary().c_str());
+    if (!report.ok()) return 1;
+  }
+
   const sn::data_shape ds{4, {100, 50, 80}};
   recnas::rng g(1);
   auto arch = sn::random_architecture<my_space>(g);

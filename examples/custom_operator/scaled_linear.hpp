@@ -2,15 +2,17 @@
 // A user-written dense operator: y = tanh(W x + b) over the block's concatenated dense inputs.
 // It satisfies recnas::ops::DenseOperator by providing a name and kind, what it reads, its
 // parameters at the largest widths (`declare`), its work per example (`work`: the FLOPs count
-// and the PIM model read it), and forward/backward on the active widths through recnas's segment
-// helpers, so the same code runs inside a supernet (prefix slices of the max-size weight) and
-// standalone.
+// and the PIM model read it), and forward/backward on the active widths written once, as
+// templates on the scalar type, with the operator kit (recnas/ops/kit.hpp): float runs on
+// recnas's SIMD kernels, double is the reference the conformance checks compare with. The same
+// code runs inside a supernet (prefix slices of the max-size weight) and standalone; main.cpp
+// checks both with recnas/testing/operator_check.hpp.
 
 #include <cmath>
 #include <string_view>
 
 #include <recnas/ops/concepts.hpp>
-#include <recnas/ops/detail/math.hpp>
+#include <recnas/ops/kit.hpp>
 
 namespace my_ops {
 
@@ -36,8 +38,8 @@ struct tanh_linear {
   static void forward(const recnas::ops::op_io<T>& io, recnas::ops::tape<T>& t, T* y,
                       recnas::index ldy) {
     const auto& W = io.params[0];
-    recnas::ops::detail::linear_forward<T>(io.batch, io.dense, W.w, W.cols, io.params[1].w,
-                                           io.shape.d, y, ldy);
+    recnas::ops::kit::linear_forward<T>(io.batch, io.dense, W.w, W.cols, io.params[1].w, io.shape.d,
+                                        y, ldy);
     for (recnas::index b = 0; b < io.batch; ++b) {
       for (recnas::index c = 0; c < io.shape.d; ++c) y[b * ldy + c] = std::tanh(y[b * ldy + c]);
     }
@@ -56,7 +58,7 @@ struct tanh_linear {
       }
     }
     const auto& W = io.params[0];
-    recnas::ops::detail::linear_backward<T>(B, io.dense, W.w, W.g, W.cols, io.params[1].g, n, g, n);
+    recnas::ops::kit::linear_backward<T>(B, io.dense, W.w, W.g, W.cols, io.params[1].g, n, g, n);
   }
 };
 

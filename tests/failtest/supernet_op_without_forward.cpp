@@ -1,5 +1,5 @@
 // A dense operator without forward/backward is told exactly what to add.
-// expect: a dense operator needs `template <class T> static void forward
+// expect: the operator has no forward. It needs `template <class T> static void forward
 #include <string_view>
 
 #include <recnas/supernet/space.hpp>

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "recnas/core/concepts.hpp"
+#include "recnas/core/error.hpp"
 #include "recnas/core/rng.hpp"
 #include "recnas/core/tensor.hpp"
 
@@ -36,6 +37,45 @@ concept Connectivity = PolicyOf<C, policy_kind::connectivity> &&
   { C::count_sets(block) } -> std::same_as<double>;
   { C::count_singles(block) } -> std::same_as<double>;
 };
+
+/// Optional: at most `max_inputs` sources per set. The path sampler caps its connection
+/// counts (1 + Binomial(min(n, max_inputs) - 1, 1/2)) and the warm-up's full path with it;
+/// without it the cap is 64.
+template <class C>
+concept HasMaxInputs = requires {
+  { C::max_inputs } -> std::convertible_to<int>;
+};
+/// Optional: draws a valid set of exactly k sources of block `block`, uniform over such sets.
+/// The path sampler draws the connection count first and then calls it; without it the
+/// sampler calls `sample_set` and the connectivity's own distribution decides.
+template <class C>
+concept SamplesSetOfSize = requires(index block, int k, rng& g) {
+  { C::sample_set_of_size(block, k, g) } -> std::same_as<source_set>;
+};
+
+/// The widest valid set of block `block` (the full path of the warm-up): the most recent
+/// sources first, each kept when the set stays valid, up to `max_inputs` sources. When no
+/// single source is valid on its own (a policy that wants sets of two or more), the longest
+/// valid run of most recent sources.
+template <Connectivity C>
+[[nodiscard]] source_set widest_set(index block) {
+  int cap = 64;
+  if constexpr (HasMaxInputs<C>) cap = C::max_inputs;
+  source_set s = 0;
+  for (int j = static_cast<int>(block); j >= 0 && count(s) < cap; --j) {
+    const source_set t = s | (source_set{1} << j);
+    if (C::check_set(block, t).empty()) s = t;
+  }
+  if (s == 0) {
+    source_set t = 0;
+    for (int j = static_cast<int>(block); j >= 0 && count(t) < cap; --j) {
+      t |= source_set{1} << j;
+      if (C::check_set(block, t).empty()) s = t;
+    }
+  }
+  expects(s != 0, "connect::widest_set: the connectivity allows no set of recent sources");
+  return s;
+}
 
 template <class C>
 consteval bool check_connectivity() {

@@ -217,55 +217,90 @@ struct op_io {
   arena<T>* scratch = nullptr;           // forward saves and backward temporaries
 };
 
-// ---- the concepts -------------------------------------------------------------------------
-
-namespace detail {
-struct probe_dense_out {};
-}  // namespace detail
-
-/// Common to every operator: a name, a kind, which inputs it reads, its parameter
-/// declaration and its work description.
-template <class Op>
-concept OperatorBase = Named<Op> && HasPolicyKind<Op> &&
-    requires(const op_shape& s, param_declarer& d, work_graph& w) {
-  { Op::inputs } -> std::convertible_to<reads>;
-  { Op::declare(s, d) } -> std::same_as<void>;
-  { Op::work(s, w) } -> std::same_as<void>;
-};
-
-/// A dense operator: [B, in] -> [B, d]. forward writes y (row stride ldy); backward reads dy
-/// and accumulates into the inputs' dx and the parameters' gradients.
-template <class Op>
-concept DenseOperator = OperatorBase<Op> &&(Op::kind == policy_kind::dense_operator) &&
-                        requires(const op_io<float>& io, tape<float>& t, float* y, const float* dy,
-                                 index ld) {
-  { Op::forward(io, t, y, ld) } -> std::same_as<void>;
-  { Op::backward(io, std::as_const(t), dy, ld) } -> std::same_as<void>;
-}
-&&requires(const op_io<double>& io, tape<double>& t, double* y, const double* dy, index ld) {
-  { Op::forward(io, t, y, ld) } -> std::same_as<void>;
-  { Op::backward(io, std::as_const(t), dy, ld) } -> std::same_as<void>;
-};
-
-/// A sparse operator: [B, T, E] -> [B, s, E]; y has batch stride `bs` (the block's token
-/// buffer also holds merger tokens after the s operator tokens).
-template <class Op>
-concept SparseOperator = OperatorBase<Op> &&(Op::kind == policy_kind::sparse_operator) &&
-                         requires(const op_io<float>& io, tape<float>& t, float* y, const float* dy,
-                                  index bs) {
-  { Op::forward(io, t, y, bs) } -> std::same_as<void>;
-  { Op::backward(io, std::as_const(t), dy, bs) } -> std::same_as<void>;
-}
-&&requires(const op_io<double>& io, tape<double>& t, double* y, const double* dy, index bs) {
-  { Op::forward(io, t, y, bs) } -> std::same_as<void>;
-  { Op::backward(io, std::as_const(t), dy, bs) } -> std::same_as<void>;
-};
-
 /// Direction of a merger ("operator-balancing interaction module").
 enum class merge_direction : std::uint8_t {
   dense_to_sparse,  // appends `tokens` tokens computed from the block's dense output
   sparse_to_dense,  // adds a [B, d] term computed from the sparse operator's output
 };
+
+// ---- the concepts ----------------------------------------------------------------------
+// Each requirement is one named atom, so that an error names the one that is missing.
+
+/// It says which of a block's inputs it reads: `static constexpr reads inputs`.
+template <class Op>
+concept HasInputs = requires {
+  { Op::inputs } -> std::convertible_to<reads>;
+};
+/// It declares its parameters at the largest widths: `static void declare(const op_shape&,
+/// param_declarer&)`.
+template <class Op>
+concept HasDeclare = requires(const op_shape& s, param_declarer& d) {
+  { Op::declare(s, d) } -> std::same_as<void>;
+};
+/// It describes its work per example: `static void work(const op_shape&, work_graph&)`.
+template <class Op>
+concept HasWork = requires(const op_shape& s, work_graph& w) {
+  { Op::work(s, w) } -> std::same_as<void>;
+};
+/// It runs forward on scalar type T: `forward(const op_io<T>&, tape<T>&, T* y, index ld)`.
+template <class Op, class T>
+concept HasForward = requires(const op_io<T>& io, tape<T>& t, T* y, index ld) {
+  { Op::forward(io, t, y, ld) } -> std::same_as<void>;
+};
+/// It runs backward on scalar type T: `backward(const op_io<T>&, const tape<T>&, const T* dy,
+/// index ld)`.
+template <class Op, class T>
+concept HasBackward = requires(const op_io<T>& io, const tape<T>& t, const T* dy, index ld) {
+  { Op::backward(io, t, dy, ld) } -> std::same_as<void>;
+};
+/// A merger says which way it goes and how many tokens it appends, and whether it reads the
+/// merged dense output.
+template <class M>
+concept HasMergeDirection = requires(const op_shape& s) {
+  { M::direction } -> std::convertible_to<merge_direction>;
+  { M::tokens } -> std::convertible_to<index>;
+  { M::reads_merged(s) } -> std::same_as<bool>;
+};
+
+namespace detail {
+// Whether Op has a member called forward/backward at all (a function or a function template
+// on the scalar type), to tell a wrong signature from a missing one.
+template <class Op>
+concept names_forward = requires {
+  &Op::forward;
+}
+|| requires { &Op::template forward<float>; };
+template <class Op>
+concept names_backward = requires {
+  &Op::backward;
+}
+|| requires { &Op::template backward<float>; };
+}  // namespace detail
+
+/// forward and backward on float (training) and on double (the reference the conformance
+/// checks compare with). Written once as templates on T with recnas/ops/kit.hpp, both come
+/// from the same code.
+template <class Op>
+concept Differentiable = HasForward<Op, float> && HasBackward<Op, float> &&
+    HasForward<Op, double> && HasBackward<Op, double>;
+
+/// Common to every operator: a name, a kind, which inputs it reads, its parameter
+/// declaration and its work description.
+template <class Op>
+concept OperatorBase =
+    Named<Op> && HasPolicyKind<Op> && HasInputs<Op> && HasDeclare<Op> && HasWork<Op>;
+
+/// A dense operator: [B, in] -> [B, d]. forward writes y (row stride ldy); backward reads dy
+/// and accumulates into the inputs' dx and the parameters' gradients.
+template <class Op>
+concept DenseOperator =
+    OperatorBase<Op> &&(Op::kind == policy_kind::dense_operator) && Differentiable<Op>;
+
+/// A sparse operator: [B, T, E] -> [B, s, E]; y has batch stride `bs` (the block's token
+/// buffer also holds merger tokens after the s operator tokens).
+template <class Op>
+concept SparseOperator =
+    OperatorBase<Op> &&(Op::kind == policy_kind::sparse_operator) && Differentiable<Op>;
 
 /// A merger: a per-block on/off module between the block's dense and sparse outputs.
 /// dense_to_sparse mergers read io.dense (one segment: the block's dense output) and write
@@ -275,37 +310,83 @@ enum class merge_direction : std::uint8_t {
 /// in-place quirk when the projection is skipped).
 template <class M>
 concept Merger = Named<M> && HasPolicyKind<M> &&(M::kind == policy_kind::merger) &&
-                 requires(const op_shape& s, param_declarer& d, work_graph& w,
-                          const op_io<float>& io, tape<float>& t, float* y, const float* dy,
-                          index ld) {
-  { M::direction } -> std::convertible_to<merge_direction>;
-  { M::tokens } -> std::convertible_to<index>;
-  { M::declare(s, d) } -> std::same_as<void>;
-  { M::work(s, w) } -> std::same_as<void>;
-  { M::reads_merged(s) } -> std::same_as<bool>;
-  { M::forward(io, t, y, ld) } -> std::same_as<void>;
-  { M::backward(io, std::as_const(t), dy, ld) } -> std::same_as<void>;
-};
+                 HasMergeDirection<M>&& HasDeclare<M>&& HasWork<M>&& Differentiable<M>;
+
+namespace detail {
+// One static_assert per missing atom, the first one found; returns whether all are there.
+template <class Op>
+consteval bool check_io_atoms() {
+  if constexpr (!names_forward<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: the operator has no forward. It needs `template <class T> static void "
+                  "forward(const op_io<T>&, tape<T>&, T* y, index ldy)` (see recnas/ops/kit.hpp "
+                  "for the building blocks).");
+    return false;
+  } else if constexpr (!HasForward<Op, float>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: the operator's forward has the wrong signature. Expected `template "
+                  "<class T> static void forward(const recnas::ops::op_io<T>& io, "
+                  "recnas::ops::tape<T>& t, T* y, recnas::index ldy)` returning void.");
+    return false;
+  } else if constexpr (!names_backward<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: the operator has no backward. It needs `template <class T> static "
+                  "void backward(const op_io<T>&, const tape<T>&, const T* dy, index ldy)`, "
+                  "accumulating into the inputs' dx and the parameters' g.");
+    return false;
+  } else if constexpr (!HasBackward<Op, float>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: the operator's backward has the wrong signature. Expected `template "
+                  "<class T> static void backward(const recnas::ops::op_io<T>& io, const "
+                  "recnas::ops::tape<T>& t, const T* dy, recnas::index ldy)` returning void.");
+    return false;
+  } else if constexpr (!HasForward<Op, double> || !HasBackward<Op, double>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: the operator runs on float only. Write forward and backward as "
+                  "templates on the scalar type T (every function of recnas/ops/kit.hpp is one): "
+                  "recnas instantiates them with double as the reference for the conformance "
+                  "checks (recnas/testing/operator_check.hpp).");
+    return false;
+  } else {
+    return true;
+  }
+}
+
+template <class Op>
+consteval bool check_base_atoms() {
+  if constexpr (!HasInputs<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: the operator does not say what it reads. Add `static constexpr "
+                  "recnas::ops::reads inputs = recnas::ops::reads::dense;` (or sparse, "
+                  "left_right, or a combination with |).");
+    return false;
+  } else if constexpr (!HasDeclare<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: the operator does not declare its parameters. Add `static void "
+                  "declare(const recnas::ops::op_shape&, recnas::ops::param_declarer&)` (an "
+                  "operator without parameters declares none).");
+    return false;
+  } else if constexpr (!HasWork<Op>) {
+    static_assert(recnas::detail::always_false<Op>,
+                  "recnas: the operator does not describe its work. Add `static void work(const "
+                  "recnas::ops::op_shape&, recnas::work_graph&)`: its products and element-wise "
+                  "steps per example, read by the FLOPs count and the PIM model.");
+    return false;
+  } else {
+    return true;
+  }
+}
+}  // namespace detail
 
 /// One readable message per violated requirement, for the entry points (space<...>).
 template <class Op>
 consteval bool check_dense_operator() {
   if constexpr (!check_policy<Op, policy_kind::dense_operator>()) {
     return false;
-  } else if constexpr (!OperatorBase<Op>) {
-    static_assert(recnas::detail::always_false<Op>,
-                  "recnas: a dense operator needs `static constexpr recnas::ops::reads inputs`, "
-                  "`static void declare(const op_shape&, param_declarer&)` and `static void "
-                  "work(const op_shape&, work_graph&)` (see recnas/ops/concepts.hpp).");
-    return false;
-  } else if constexpr (!DenseOperator<Op>) {
-    static_assert(recnas::detail::always_false<Op>,
-                  "recnas: a dense operator needs `template <class T> static void forward(const "
-                  "op_io<T>&, tape<T>&, T* y, index ldy)` and `template <class T> static void "
-                  "backward(const op_io<T>&, const tape<T>&, const T* dy, index ldy)`.");
+  } else if constexpr (!detail::check_base_atoms<Op>()) {
     return false;
   } else {
-    return true;
+    return detail::check_io_atoms<Op>();
   }
 }
 
@@ -313,19 +394,10 @@ template <class Op>
 consteval bool check_sparse_operator() {
   if constexpr (!check_policy<Op, policy_kind::sparse_operator>()) {
     return false;
-  } else if constexpr (!OperatorBase<Op>) {
-    static_assert(recnas::detail::always_false<Op>,
-                  "recnas: a sparse operator needs `static constexpr recnas::ops::reads inputs`, "
-                  "`static void declare(const op_shape&, param_declarer&)` and `static void "
-                  "work(const op_shape&, work_graph&)` (see recnas/ops/concepts.hpp).");
-    return false;
-  } else if constexpr (!SparseOperator<Op>) {
-    static_assert(recnas::detail::always_false<Op>,
-                  "recnas: a sparse operator needs `template <class T> static void forward(const "
-                  "op_io<T>&, tape<T>&, T* y, index batch_stride)` and the matching backward.");
+  } else if constexpr (!detail::check_base_atoms<Op>()) {
     return false;
   } else {
-    return true;
+    return detail::check_io_atoms<Op>();
   }
 }
 
@@ -333,13 +405,19 @@ template <class M>
 consteval bool check_merger() {
   if constexpr (!check_policy<M, policy_kind::merger>()) {
     return false;
-  } else if constexpr (!Merger<M>) {
+  } else if constexpr (!HasMergeDirection<M>) {
     static_assert(recnas::detail::always_false<M>,
-                  "recnas: a merger needs `direction`, `tokens`, declare, work, reads_merged, "
-                  "forward and backward (see recnas::ops::Merger in recnas/ops/concepts.hpp).");
+                  "recnas: a merger needs `static constexpr recnas::ops::merge_direction "
+                  "direction`, `static constexpr recnas::index tokens` and `static bool "
+                  "reads_merged(const op_shape&)` (see recnas::ops::Merger).");
+    return false;
+  } else if constexpr (!HasDeclare<M> || !HasWork<M>) {
+    static_assert(recnas::detail::always_false<M>,
+                  "recnas: a merger needs `static void declare(const op_shape&, param_declarer&)` "
+                  "and `static void work(const op_shape&, work_graph&)`.");
     return false;
   } else {
-    return true;
+    return detail::check_io_atoms<M>();
   }
 }
 

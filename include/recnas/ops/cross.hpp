@@ -11,8 +11,8 @@
 
 #include "recnas/kernels/elementwise.hpp"
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
 #include "recnas/ops/detail/padded_projection.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -48,18 +48,10 @@ struct cross {
     // u = S pad(l) + b: only the left operand's real columns contribute.
     T* u = io.scratch->alloc(B * w);
     const std::array<dense_seg<T>, 1> ls{dense_seg<T>{io.left.x, nullptr, io.left.ld, lw, 0}};
-    detail::linear_forward<T>(B, ls, io.params[0].w, io.params[0].cols, io.params[1].w, w, u, w);
+    kit::linear_forward<T>(B, ls, io.params[0].w, io.params[0].cols, io.params[1].w, w, u, w);
     T* c = io.scratch->zeros(B * w);  // pad(r) * u + pad(l)
-    if constexpr (detail::use_kernels<T>) {
-      kernels::binary(kernels::binary_op::mul, B, rw, io.right.x, io.right.ld, u, w, c, w);
-      kernels::axpy(B, lw, 1.0f, io.left.x, io.left.ld, c, w);
-    } else {
-      for (index b = 0; b < B; ++b) {
-        for (index k = 0; k < rw; ++k)
-          c[b * w + k] = io.right.x[b * io.right.ld + k] * u[b * w + k];
-        for (index k = 0; k < lw; ++k) c[b * w + k] += io.left.x[b * io.left.ld + k];
-      }
-    }
+    kit::multiply(B, rw, io.right.x, io.right.ld, static_cast<const T*>(u), w, c, w);
+    kit::axpy(B, lw, T(1), io.left.x, io.left.ld, c, w);
     detail::padded_projection_forward(io, 2, c, y, ldy, t, 2);
     t.p[0] = u;
     t.p[1] = c;
@@ -73,28 +65,15 @@ struct cross {
     const T* u = t.p[0];
     // du = dc * pad(r) (zero past r's width, so S.b and S see only what reached c).
     T* du = io.scratch->zeros(B * w);
-    if constexpr (detail::use_kernels<T>) {
-      kernels::binary(kernels::binary_op::mul, B, rw, dc, w, io.right.x, io.right.ld, du, w);
-      if (io.right.dx != nullptr) {
-        kernels::binary_backward(kernels::binary_op::mul, B, rw, io.right.x, io.right.ld, u, w, dc,
-                                 w, io.right.dx, io.right.ld, nullptr, 0, /*accumulate=*/true);
-      }
-      if (io.left.dx != nullptr) kernels::axpy(B, lw, 1.0f, dc, w, io.left.dx, io.left.ld);
-    } else {
-      for (index b = 0; b < B; ++b) {
-        for (index k = 0; k < rw; ++k) {
-          du[b * w + k] = dc[b * w + k] * io.right.x[b * io.right.ld + k];
-          if (io.right.dx != nullptr)
-            io.right.dx[b * io.right.ld + k] += dc[b * w + k] * u[b * w + k];
-        }
-        if (io.left.dx != nullptr) {
-          for (index k = 0; k < lw; ++k) io.left.dx[b * io.left.ld + k] += dc[b * w + k];
-        }
-      }
+    kit::multiply(B, rw, dc, w, io.right.x, io.right.ld, du, w);
+    if (io.right.dx != nullptr) {
+      kit::multiply_backward(B, rw, io.right.x, io.right.ld, u, w, dc, w, io.right.dx, io.right.ld,
+                             static_cast<T*>(nullptr), 0, /*accumulate=*/true);
     }
+    if (io.left.dx != nullptr) kit::axpy(B, lw, T(1), dc, w, io.left.dx, io.left.ld);
     const std::array<dense_seg<T>, 1> ls{dense_seg<T>{io.left.x, io.left.dx, io.left.ld, lw, 0}};
-    detail::linear_backward<T>(B, ls, io.params[0].w, io.params[0].g, io.params[0].cols,
-                               io.params[1].g, w, du, w);
+    kit::linear_backward<T>(B, ls, io.params[0].w, io.params[0].g, io.params[0].cols,
+                            io.params[1].g, w, du, w);
   }
 };
 

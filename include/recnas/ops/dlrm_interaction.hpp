@@ -12,7 +12,7 @@
 
 #include "recnas/kernels/interaction.hpp"
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -57,32 +57,15 @@ struct dlrm_interaction {
     const index B = io.batch, nt = io.shape.in_tokens, zw = z_width(io.shape);
     const index sbs = (nt + 1) * embed_dim;
     T* stack = io.scratch->alloc(B * sbs);
-    detail::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs,
-                                     t, 0);
-    detail::concat_tokens(B, io.tokens, stack + embed_dim, sbs);
+    kit::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs, t,
+                                  0);
+    kit::concat_tokens(B, io.tokens, stack + embed_dim, sbs);
     T* z = io.scratch->alloc(B * zw);
-    detail::copy_block(stack, sbs, z, zw, B, embed_dim);
-    if constexpr (detail::use_kernels<T>) {
-      kernels::dot_interaction(token_view<const float>(stack, B, nt + 1, embed_dim), z + embed_dim,
-                               zw);
-    } else {
-      for (index b = 0; b < B; ++b) {
-        const T* S = stack + b * sbs;
-        T* out = z + b * zw + embed_dim;
-        index p = 0;
-        for (index i = 1; i <= nt; ++i) {
-          for (index j = 0; j < i; ++j) {
-            T acc = 0;
-            for (index e = 0; e < embed_dim; ++e)
-              acc += S[i * embed_dim + e] * S[j * embed_dim + e];
-            out[p++] = acc;
-          }
-        }
-      }
-    }
+    kit::copy_block(stack, sbs, z, zw, B, embed_dim);
+    kit::dot_interaction(token_view<const T>(stack, B, nt + 1, embed_dim), z + embed_dim, zw);
     const std::array<dense_seg<T>, 1> zs{dense_seg<T>{z, nullptr, zw, zw, 0}};
-    detail::dense_projection_forward<T>(io, 4, zs, io.shape.d, false, y, ldy, t, 2);
-    detail::relu_forward(y, B, io.shape.d, ldy);
+    kit::dense_projection_forward<T>(io, 4, zs, io.shape.d, false, y, ldy, t, 2);
+    kit::relu_forward(y, B, io.shape.d, ldy);
     t.p[4] = stack;
     t.p[5] = z;
     t.p[6] = y;
@@ -94,37 +77,19 @@ struct dlrm_interaction {
     const index B = io.batch, nt = io.shape.in_tokens, n = io.shape.d, zw = z_width(io.shape);
     const index sbs = (nt + 1) * embed_dim;
     T* g = io.scratch->alloc(B * n);
-    detail::relu_backward_copy(dy, lddy, t.p[6], t.n[0], g, n, B, n);
+    kit::relu_backward_copy(dy, lddy, t.p[6], t.n[0], g, n, B, n);
     T* dz = io.scratch->zeros(B * zw);
     const std::array<dense_seg<T>, 1> zs{dense_seg<T>{t.p[5], dz, zw, zw, 0}};
-    detail::dense_projection_backward<T>(io, 4, zs, n, false, g, n, t, 2);
+    kit::dense_projection_backward<T>(io, 4, zs, n, false, g, n, t, 2);
     const T* stack = t.p[4];
     T* dstack = io.scratch->zeros(B * sbs);
-    if constexpr (detail::use_kernels<T>) {
-      kernels::dot_interaction_backward(token_view<const float>(stack, B, nt + 1, embed_dim),
-                                        dz + embed_dim, zw,
-                                        token_view<float>(dstack, B, nt + 1, embed_dim), false);
-    } else {
-      for (index b = 0; b < B; ++b) {
-        const T* S = stack + b * sbs;
-        T* dS = dstack + b * sbs;
-        const T* dp = dz + b * zw + embed_dim;
-        index p = 0;
-        for (index i = 1; i <= nt; ++i) {
-          for (index j = 0; j < i; ++j) {
-            const T gz = dp[p++];
-            for (index e = 0; e < embed_dim; ++e) {
-              dS[i * embed_dim + e] += gz * S[j * embed_dim + e];
-              dS[j * embed_dim + e] += gz * S[i * embed_dim + e];
-            }
-          }
-        }
-      }
-    }
-    detail::add_block(dz, zw, dstack, sbs, B, embed_dim);  // x itself is part of z
-    detail::concat_tokens_backward(B, io.tokens, dstack + embed_dim, sbs);
-    detail::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs,
-                                      t, 0);
+    kit::dot_interaction_backward(token_view<const T>(stack, B, nt + 1, embed_dim),
+                                  static_cast<const T*>(dz + embed_dim), zw,
+                                  token_view<T>(dstack, B, nt + 1, embed_dim), false);
+    kit::add_block(dz, zw, dstack, sbs, B, embed_dim);  // x itself is part of z
+    kit::concat_tokens_backward(B, io.tokens, dstack + embed_dim, sbs);
+    kit::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs, t,
+                                   0);
   }
 };
 

@@ -12,7 +12,7 @@
 
 #include "recnas/kernels/interaction.hpp"
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -67,33 +67,13 @@ struct dot_product {
     const index B = io.batch, kk = k(io.shape), P = pairs(io.shape), n = io.shape.d;
     const index sbs = (kk + 1) * embed_dim;
     T* stack = io.scratch->alloc(B * sbs);
-    detail::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs,
-                                     t, 0);
-    detail::token_projection_forward(io, 4, kk, skip_tokens(io.shape), stack + embed_dim, sbs, t,
-                                     2);
+    kit::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs, t,
+                                  0);
+    kit::token_projection_forward(io, 4, kk, skip_tokens(io.shape), stack + embed_dim, sbs, t, 2);
     T* pr = io.scratch->alloc(B * P);
-    if constexpr (detail::use_kernels<T>) {
-      // Same pair order (1,0), (2,0), (2,1), ... as the loops below.
-      kernels::dot_interaction(token_view<const float>(stack, B, kk + 1, embed_dim), pr, P);
-    } else {
-      parallel::parallel_rows(B, static_cast<double>(B * P * embed_dim), [&](index b0, index b1) {
-        for (index b = b0; b < b1; ++b) {
-          const T* S = stack + b * sbs;
-          T* out = pr + b * P;
-          index p = 0;
-          for (index i = 1; i <= kk; ++i) {
-            for (index j = 0; j < i; ++j) {
-              T acc = 0;
-              for (index e = 0; e < embed_dim; ++e)
-                acc += S[i * embed_dim + e] * S[j * embed_dim + e];
-              out[p++] = acc;
-            }
-          }
-        }
-      });
-    }
+    kit::dot_interaction(token_view<const T>(stack, B, kk + 1, embed_dim), pr, P);
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{pr, nullptr, P, P, 0}};
-    detail::dense_projection_forward<T>(io, 8, xs, n, skip_pairs(io.shape), y, ldy, t, 4);
+    kit::dense_projection_forward<T>(io, 8, xs, n, skip_pairs(io.shape), y, ldy, t, 4);
     t.p[6] = stack;
     t.p[7] = pr;
   }
@@ -103,39 +83,18 @@ struct dot_product {
     const index B = io.batch, kk = k(io.shape), P = pairs(io.shape), n = io.shape.d;
     const index sbs = (kk + 1) * embed_dim;
     T* g = io.scratch->alloc(B * n);
-    detail::copy_block(dy, lddy, g, n, B, n);
+    kit::copy_block(dy, lddy, g, n, B, n);
     T* dpr = io.scratch->zeros(B * P);
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{t.p[7], dpr, P, P, 0}};
-    detail::dense_projection_backward<T>(io, 8, xs, n, skip_pairs(io.shape), g, n, t, 4);
+    kit::dense_projection_backward<T>(io, 8, xs, n, skip_pairs(io.shape), g, n, t, 4);
     const T* stack = t.p[6];
     T* dstack = io.scratch->zeros(B * sbs);
-    if constexpr (detail::use_kernels<T>) {
-      kernels::dot_interaction_backward(token_view<const float>(stack, B, kk + 1, embed_dim), dpr,
-                                        P, token_view<float>(dstack, B, kk + 1, embed_dim), false);
-    } else {
-      parallel::parallel_rows(B, 2.0 * static_cast<double>(B * P * embed_dim),
-                              [&](index b0, index b1) {
-                                for (index b = b0; b < b1; ++b) {
-                                  const T* S = stack + b * sbs;
-                                  T* dS = dstack + b * sbs;
-                                  const T* dp = dpr + b * P;
-                                  index p = 0;
-                                  for (index i = 1; i <= kk; ++i) {
-                                    for (index j = 0; j < i; ++j) {
-                                      const T gz = dp[p++];
-                                      for (index e = 0; e < embed_dim; ++e) {
-                                        dS[i * embed_dim + e] += gz * S[j * embed_dim + e];
-                                        dS[j * embed_dim + e] += gz * S[i * embed_dim + e];
-                                      }
-                                    }
-                                  }
-                                }
-                              });
-    }
-    detail::token_projection_backward(io, 4, kk, skip_tokens(io.shape), dstack + embed_dim, sbs, t,
-                                      2);
-    detail::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs,
-                                      t, 0);
+    kit::dot_interaction_backward(token_view<const T>(stack, B, kk + 1, embed_dim),
+                                  static_cast<const T*>(dpr), P,
+                                  token_view<T>(dstack, B, kk + 1, embed_dim), false);
+    kit::token_projection_backward(io, 4, kk, skip_tokens(io.shape), dstack + embed_dim, sbs, t, 2);
+    kit::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs, t,
+                                   0);
   }
 };
 

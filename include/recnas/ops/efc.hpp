@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -25,8 +25,8 @@ struct efc {
   }
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index bs) {
-    detail::token_projection_forward(io, 0, io.shape.s, false, y, bs, t, 0);
-    detail::relu_forward(y, io.batch, io.shape.s * embed_dim, bs);
+    kit::token_projection_forward(io, 0, io.shape.s, false, y, bs, t, 0);
+    kit::relu_forward(y, io.batch, io.shape.s * embed_dim, bs);
     t.p[2] = y;
     t.n[0] = bs;
   }
@@ -34,8 +34,8 @@ struct efc {
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index bs) {
     const index B = io.batch, w = io.shape.s * embed_dim;
     T* g = io.scratch->alloc(B * w);
-    detail::relu_backward_copy(dy, bs, t.p[2], t.n[0], g, w, B, w);
-    detail::token_projection_backward(io, 0, io.shape.s, false, g, w, t, 0);
+    kit::relu_backward_copy(dy, bs, t.p[2], t.n[0], g, w, B, w);
+    kit::token_projection_backward(io, 0, io.shape.s, false, g, w, t, 0);
   }
 };
 

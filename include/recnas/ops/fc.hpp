@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -25,8 +25,8 @@ struct fc {
   }
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
-    detail::dense_projection_forward(io, 0, io.dense, io.shape.d, false, y, ldy, t, 0);
-    detail::relu_forward(y, io.batch, io.shape.d, ldy);
+    kit::dense_projection_forward(io, 0, io.dense, io.shape.d, false, y, ldy, t, 0);
+    kit::relu_forward(y, io.batch, io.shape.d, ldy);
     t.p[2] = y;
     t.n[0] = ldy;
   }
@@ -34,8 +34,8 @@ struct fc {
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
     const index B = io.batch, n = io.shape.d;
     T* g = io.scratch->alloc(B * n);
-    detail::relu_backward_copy(dy, lddy, t.p[2], t.n[0], g, n, B, n);
-    detail::dense_projection_backward(io, 0, io.dense, n, false, g, n, t, 0);
+    kit::relu_backward_copy(dy, lddy, t.p[2], t.n[0], g, n, B, n);
+    kit::dense_projection_backward(io, 0, io.dense, n, false, g, n, t, 0);
   }
 };
 

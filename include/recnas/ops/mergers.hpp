@@ -13,7 +13,7 @@
 
 #include "recnas/kernels/interaction.hpp"
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -40,13 +40,13 @@ struct dense_to_sparse {
   /// io.dense: one segment, the block's dense output [B, d]; y: the 8 tokens, row stride ld.
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ld) {
-    detail::dense_projection_forward(io, 0, io.dense, width, skip(io.shape), y, ld, t, 0);
+    kit::dense_projection_forward(io, 0, io.dense, width, skip(io.shape), y, ld, t, 0);
   }
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index ld) {
     T* g = io.scratch->alloc(io.batch * width);
-    detail::copy_block(dy, ld, g, width, io.batch, width);
-    detail::dense_projection_backward(io, 0, io.dense, width, skip(io.shape), g, width, t, 0);
+    kit::copy_block(dy, ld, g, width, io.batch, width);
+    kit::dense_projection_backward(io, 0, io.dense, width, skip(io.shape), g, width, t, 0);
   }
 };
 
@@ -75,29 +75,12 @@ struct sparse_to_dense {
     constexpr index E = embed_dim;
     const index B = io.batch, n = io.shape.d;
     const auto& x = io.tokens[0];
-    T* sum = io.scratch->zeros(B * E);
     T* f = io.scratch->alloc(B * E);
-    if constexpr (detail::use_kernels<T>) {  // the backward kernel recomputes the sums
-      kernels::fm(token_view<const float>(x.x, B, x.tokens, E, x.bs, E), f, E);
-    } else {
-      for (index b = 0; b < B; ++b) {
-        for (index e = 0; e < E; ++e) {
-          T s1 = 0, s2 = 0;
-          for (index k = 0; k < x.tokens; ++k) {
-            const T v = x.x[b * x.bs + k * E + e];
-            s1 += v;
-            s2 += v * v;
-          }
-          sum[b * E + e] = s1;
-          f[b * E + e] = s1 * s1 - s2;
-        }
-      }
-    }
+    kit::fm(token_view<const T>(x.x, B, x.tokens, E, x.bs, E), f, E);
     T* p = io.scratch->alloc(B * n);
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{f, nullptr, E, E, 0}};
-    detail::dense_projection_forward<T>(io, 0, xs, n, skip(io.shape), p, n, t, 0);
-    detail::add_block(p, n, y, ldy, B, n);
-    t.p[2] = sum;
+    kit::dense_projection_forward<T>(io, 0, xs, n, skip(io.shape), p, n, t, 0);
+    kit::add_block(p, n, y, ldy, B, n);
     t.p[3] = f;
   }
   template <class T>
@@ -106,24 +89,13 @@ struct sparse_to_dense {
     const index B = io.batch, n = io.shape.d;
     const auto& x = io.tokens[0];
     T* g = io.scratch->alloc(B * n);
-    detail::copy_block(dy, ldy, g, n, B, n);
+    kit::copy_block(dy, ldy, g, n, B, n);
     T* df = io.scratch->zeros(B * E);
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{t.p[3], df, E, E, 0}};
-    detail::dense_projection_backward<T>(io, 0, xs, n, skip(io.shape), g, n, t, 0);
+    kit::dense_projection_backward<T>(io, 0, xs, n, skip(io.shape), g, n, t, 0);
     if (x.dx == nullptr) return;
-    if constexpr (detail::use_kernels<T>) {
-      kernels::fm_backward(token_view<const float>(x.x, B, x.tokens, E, x.bs, E), df, E,
-                           token_view<float>(x.dx, B, x.tokens, E, x.bs, E), true);
-      return;
-    }
-    for (index b = 0; b < B; ++b) {
-      for (index k = 0; k < x.tokens; ++k) {
-        for (index e = 0; e < E; ++e) {
-          const T v = x.x[b * x.bs + k * E + e];
-          x.dx[b * x.bs + k * E + e] += T(2) * (t.p[2][b * E + e] - v) * df[b * E + e];
-        }
-      }
-    }
+    kit::fm_backward(token_view<const T>(x.x, B, x.tokens, E, x.bs, E), static_cast<const T*>(df),
+                     E, token_view<T>(x.dx, B, x.tokens, E, x.bs, E), true);
   }
 };
 

@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
 #include "recnas/ops/detail/padded_projection.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -43,7 +43,7 @@ struct sigmoid_gating {
     T* gate = io.scratch->alloc(B * w);
     const std::array<dense_seg<T>, 1> ls{
         dense_seg<T>{io.left.x, nullptr, io.left.ld, io.left.width, 0}};
-    detail::linear_forward<T>(B, ls, io.params[0].w, io.params[0].cols, io.params[1].w, w, gate, w);
+    kit::linear_forward<T>(B, ls, io.params[0].w, io.params[0].cols, io.params[1].w, w, gate, w);
     for (index i = 0; i < B * w; ++i) gate[i] = T(1) / (T(1) + std::exp(-gate[i]));
     T* h = io.scratch->zeros(B * w);  // g * pad(r)
     for (index b = 0; b < B; ++b) {
@@ -70,8 +70,8 @@ struct sigmoid_gating {
     }
     const std::array<dense_seg<T>, 1> ls{
         dense_seg<T>{io.left.x, io.left.dx, io.left.ld, io.left.width, 0}};
-    detail::linear_backward<T>(B, ls, io.params[0].w, io.params[0].g, io.params[0].cols,
-                               io.params[1].g, w, dpre, w);
+    kit::linear_backward<T>(B, ls, io.params[0].w, io.params[0].g, io.params[0].cols,
+                            io.params[1].g, w, dpre, w);
   }
 };
 

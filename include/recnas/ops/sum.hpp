@@ -5,8 +5,8 @@
 #include <string_view>
 
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
 #include "recnas/ops/detail/padded_projection.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -30,8 +30,8 @@ struct sum {
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
     const index B = io.batch, w = width(io.shape);
     T* h = io.scratch->zeros(B * w);  // pad(l) + pad(r)
-    detail::add_block(io.left.x, io.left.ld, h, w, B, io.left.width);
-    detail::add_block(io.right.x, io.right.ld, h, w, B, io.right.width);
+    kit::add_block(io.left.x, io.left.ld, h, w, B, io.left.width);
+    kit::add_block(io.right.x, io.right.ld, h, w, B, io.right.width);
     detail::padded_projection_forward(io, 0, h, y, ldy, t, 1);
     t.p[0] = h;
   }
@@ -39,9 +39,8 @@ struct sum {
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
     const index B = io.batch, w = width(io.shape);
     const T* dh = detail::padded_projection_backward(io, 0, t.p[0], dy, lddy, t, 1);
-    if (io.left.dx != nullptr) detail::add_block(dh, w, io.left.dx, io.left.ld, B, io.left.width);
-    if (io.right.dx != nullptr)
-      detail::add_block(dh, w, io.right.dx, io.right.ld, B, io.right.width);
+    if (io.left.dx != nullptr) kit::add_block(dh, w, io.left.dx, io.left.ld, B, io.left.width);
+    if (io.right.dx != nullptr) kit::add_block(dh, w, io.right.dx, io.right.ld, B, io.right.width);
   }
 };
 

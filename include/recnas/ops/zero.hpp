@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops {
 
@@ -54,7 +54,7 @@ struct identity_dense {
     for (index b = 0; b < io.batch; ++b) std::fill(y + b * ldy, y + b * ldy + n, T(0));
     for (const auto& s : io.dense) {
       const index w = std::clamp<index>(n - off, 0, s.width);
-      detail::copy_block(s.x, s.ld, y + off, ldy, io.batch, w);
+      kit::copy_block(s.x, s.ld, y + off, ldy, io.batch, w);
       off += s.width;
     }
   }
@@ -64,7 +64,7 @@ struct identity_dense {
     index off = 0;
     for (const auto& s : io.dense) {
       const index w = std::clamp<index>(n - off, 0, s.width);
-      if (s.dx != nullptr) detail::add_block(dy + off, ldy, s.dx, s.ld, io.batch, w);
+      if (s.dx != nullptr) kit::add_block(dy + off, ldy, s.dx, s.ld, io.batch, w);
       off += s.width;
     }
   }

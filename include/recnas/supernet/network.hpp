@@ -26,7 +26,7 @@
 #include "recnas/core/quantize.hpp"
 #include "recnas/core/tensor.hpp"
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/kit.hpp"
 #include "recnas/supernet/architecture.hpp"
 #include "recnas/supernet/parameters.hpp"
 #include "recnas/supernet/plan.hpp"
@@ -706,7 +706,7 @@ class network {
           T* y = several ? ws.arena.alloc(B * w) : out.tokens;
           const index ys = several ? w : out.bs;
           S::visit_sparse(o, [&]<class Op>() { Op::forward(io, st.tapes[sparse_tape(o)], y, ys); });
-          if (several) ops::detail::add_block(y, w, out.tokens, out.bs, B, w);
+          if (several) ops::kit::add_block(y, w, out.tokens, out.bs, B, w);
         });
         if (msk) mask_tokens(out.tokens, out.bs, B, pl.s, 0, S::max_sparse_dim);
       }
@@ -729,7 +729,7 @@ class network {
           T* y = several ? ws.arena.alloc(B * out.ld) : st.dense_pre;
           S::visit_dense(o,
                          [&]<class Op>() { Op::forward(io, st.tapes[dense_tape(o)], y, out.ld); });
-          if (several) ops::detail::add_block(y, out.ld, st.dense_pre, out.ld, B, sh.d);
+          if (several) ops::kit::add_block(y, out.ld, st.dense_pre, out.ld, B, sh.d);
         });
         if (msk) mask_dense(st.dense_pre, B, out.ld, pl.d);
       }
@@ -751,7 +751,7 @@ class network {
             T* tmp = ws.arena.zeros(B * out.ld);
             M::forward(io, st.tapes[merger_tape(m)], tmp, out.ld);
             mask_dense(tmp, B, out.ld, pl.d);
-            ops::detail::add_block(tmp, out.ld, out.dense, out.ld, B, out.ld);
+            ops::kit::add_block(tmp, out.ld, out.dense, out.ld, B, out.ld);
             st.tapes[merger_tape(m)].p[15] = tmp;
           } else {
             M::forward(io, st.tapes[merger_tape(m)], out.dense, out.ld);
@@ -783,7 +783,7 @@ class network {
     const auto hs = head_segs(ws, false);
     const auto hr = refs(head_, nullptr);
     ws.logits.assign(static_cast<std::size_t>(B), T(0));
-    ops::detail::linear_forward<T>(B, hs, hr[0].w, hr[0].cols, hr[1].w, 1, ws.logits.data(), 1);
+    ops::kit::linear_forward<T>(B, hs, hr[0].w, hr[0].cols, hr[1].w, 1, ws.logits.data(), 1);
     std::copy(ws.logits.begin(), ws.logits.end(), logits.begin());
     ws.have_forward = true;
   }
@@ -855,8 +855,8 @@ class network {
     {
       const auto hs = head_segs(ws, true);
       const auto hr = refs(head_, grads);
-      ops::detail::linear_backward<T>(B, hs, hr[0].w, hr[0].g, hr[0].cols, hr[1].g, 1,
-                                      dlogits.data(), 1);
+      ops::kit::linear_backward<T>(B, hs, hr[0].w, hr[0].g, hr[0].cols, hr[1].g, 1, dlogits.data(),
+                                   1);
     }
     for (int i = S::num_blocks - 1; i >= 0; --i) {
       const auto& b = a.blocks[static_cast<std::size_t>(i)];
@@ -916,7 +916,7 @@ class network {
           }
         }
       });
-      if (st.merged) ops::detail::add_block(out.gdense, out.ld, st.gdense_pre, out.ld, B, out.ld);
+      if (st.merged) ops::kit::add_block(out.gdense, out.ld, st.gdense_pre, out.ld, B, out.ld);
       if (msk) mask_dense(st.gdense_pre, B, out.ld, pl.d);
       if (msk)  // after the FM's contribution
         mask_tokens(out.gtokens, out.bs, B, pl.s, 0, S::max_sparse_dim);

@@ -11,7 +11,8 @@
 // plus the full-path warm-up: at step t < T, with probability 1 - t/T (drawn once for the
 // macro level and once per block for the micro level) the whole supernet is used. recnas
 // caps "all connections" at the connectivity's K most recent sources (the reference's dense
-// connectivity has no cap during warm-up; ours validates every path against the space).
+// connectivity has no cap during warm-up; ours validates every path against the space); for
+// other connectivities the full path is connect::widest_set, every source the policy allows.
 
 #include <algorithm>
 #include <cstdint>
@@ -56,7 +57,7 @@ struct sampler_options {
 namespace detail {
 template <class C>
 constexpr int max_set_size() {
-  if constexpr (requires { C::max_inputs; })
+  if constexpr (connect::HasMaxInputs<C>)
     return C::max_inputs;
   else
     return 64;
@@ -65,19 +66,10 @@ constexpr int max_set_size() {
 /// sets of a given size; otherwise its own sampler.
 template <class C>
 connect::source_set set_of_size(index block, int k, rng& g) {
-  if constexpr (requires { C::sample_set_of_size(block, k, g); })
+  if constexpr (connect::SamplesSetOfSize<C>)
     return C::sample_set_of_size(block, k, g);
   else
     return C::sample_set(block, g);
-}
-template <class C>
-connect::source_set widest_set(index block) {
-  const int n = static_cast<int>(block) + 1;
-  const int k = std::min(n, max_set_size<C>());
-  connect::source_set s = 0;
-  for (int j = n - k; j < n; ++j) s |= connect::source_set{1} << j;
-  if (!C::check_set(block, s).empty()) s = connect::source_set{1} << block;
-  return s;
 }
 /// 1 + Binomial(min(n-1, cap-1), 1/2): the reference's `binomial-0.5` count rule.
 inline int binomial_count(int n, int cap, rng& g) {
@@ -116,7 +108,7 @@ class path_sampler {
       supernet::block_choice b;
       const int n = i + 1;
       if (macro_full) {
-        b.dense_in = b.sparse_in = detail::widest_set<C>(i);
+        b.dense_in = b.sparse_in = connect::widest_set<C>(i);
         b.left = C::sample_single(i, g);
         b.right = C::sample_single(i, g);
       } else if (o_.strategy == path_strategy::single_path) {

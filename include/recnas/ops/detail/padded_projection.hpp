@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "recnas/ops/concepts.hpp"
-#include "recnas/ops/detail/math.hpp"
+#include "recnas/ops/kit.hpp"
 
 namespace recnas::ops::detail {
 
@@ -49,18 +49,18 @@ void padded_projection_forward(const op_io<T>& io, std::size_t first, const T* h
                                tape<T>& t, std::size_t save) {
   const index B = io.batch, w = padded_width(io.shape), n = io.shape.d;
   if (padded_projection_skipped(io.shape)) {
-    copy_block(h, w, y, ldy, B, n);
+    kit::copy_block(h, w, y, ldy, B, n);
   } else {
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{h, nullptr, w, w, 0}};
     const auto& P = io.params[first];
     const auto& b = io.params[first + 1];
-    linear_forward<T>(B, xs, P.w, P.cols, b.present() ? b.w : nullptr, n, y, ldy);
+    kit::linear_forward<T>(B, xs, P.w, P.cols, b.present() ? b.w : nullptr, n, y, ldy);
   }
   if (io.shape.layernorm) {
     t.p[save] = io.scratch->alloc(B * n);
     t.p[save + 1] = io.scratch->alloc(2 * B);
-    layernorm_rows_forward(y, B, n, ldy, io.params[first + 2].w, io.params[first + 3].w, t.p[save],
-                           t.p[save + 1]);
+    kit::layernorm_rows_forward(y, B, n, ldy, io.params[first + 2].w, io.params[first + 3].w,
+                                t.p[save], t.p[save + 1]);
   }
 }
 
@@ -71,17 +71,17 @@ T* padded_projection_backward(const op_io<T>& io, std::size_t first, const T* h,
                               index lddy, const tape<T>& t, std::size_t save) {
   const index B = io.batch, w = padded_width(io.shape), n = io.shape.d;
   T* g = io.scratch->alloc(B * n);
-  copy_block(dy, lddy, g, n, B, n);
+  kit::copy_block(dy, lddy, g, n, B, n);
   if (io.shape.layernorm) {
-    layernorm_rows_backward(g, B, n, n, io.params[first + 2].w, t.p[save], t.p[save + 1],
-                            io.params[first + 2].g, io.params[first + 3].g);
+    kit::layernorm_rows_backward(g, B, n, n, io.params[first + 2].w, t.p[save], t.p[save + 1],
+                                 io.params[first + 2].g, io.params[first + 3].g);
   }
   if (padded_projection_skipped(io.shape)) return g;  // w == n
   T* dh = io.scratch->zeros(B * w);
   const std::array<dense_seg<T>, 1> xs{dense_seg<T>{h, dh, w, w, 0}};
   const auto& P = io.params[first];
   const auto& b = io.params[first + 1];
-  linear_backward<T>(B, xs, P.w, P.g, P.cols, b.present() ? b.g : nullptr, n, g, n);
+  kit::linear_backward<T>(B, xs, P.w, P.g, P.cols, b.present() ? b.g : nullptr, n, g, n);
   return dh;
 }
 

@@ -1,36 +1,65 @@
 #pragma once
-// Straightforward building blocks of the operators (Eigen maps, no copies of weights): the
-// segment-wise linear layer over a prefix slice of a max-size weight, the token-axis linear
-// layer, LayerNorm over strided vectors, activations. Operators call only these, so switching
-// them to recnas::kernels changes no operator.
+// The operator kit: the building blocks recnas's own operators are written with, public for
+// operator authors. Every function is a template on the scalar type and is the one place that
+// decides how the work runs: float goes to recnas::kernels (SIMD, threaded), double to a plain
+// Eigen/scalar path that the conformance checks (recnas/testing/operator_check.hpp) use as the
+// reference. An operator written with the kit is therefore written once. Contents:
+//   - segment-wise linear layers over a prefix slice of a max-size weight (`linear_*`), and the
+//     token-axis linear layer (`token_linear_*`);
+//   - the projections of the reference (`dense_projection_*`, `token_projection_*`: a linear
+//     layer, optionally LayerNorm, or skipped when the widths match);
+//   - LayerNorm over rows or strided vectors (`layernorm_*`), ReLU, block copies and sums,
+//     concatenation of segments.
+// What is in kit::detail is the plumbing of the float/double split and may change.
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <span>
 #include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include "recnas/kernels/attention.hpp"
 #include "recnas/kernels/elementwise.hpp"
 #include "recnas/kernels/gemm.hpp"
+#include "recnas/kernels/interaction.hpp"
 #include "recnas/kernels/token_linear.hpp"
 #include "recnas/ops/concepts.hpp"
 #include "recnas/parallel/threads.hpp"
 
-namespace recnas::ops::detail {
+namespace recnas::ops::kit {
 
-/// The calling thread's kernel workspace (grown on demand, never shrunk). Kernels split it
-/// over their own chunks, so one per calling thread is enough.
+/// The calling thread's kernel workspace, for operators that call recnas::kernels themselves (grown
+/// on demand, never shrunk). Kernels split it over their own chunks, so one per calling thread is
+/// enough.
 inline std::span<float> kernel_workspace(index floats) {
   thread_local aligned_buffer<float> buf;
   buf.reserve_discard(static_cast<std::size_t>(floats));
   return {buf.data(), static_cast<std::size_t>(floats)};
 }
 
+/// Whether the kit runs T on recnas::kernels (float) or on the reference path (double).
 template <class T>
 inline constexpr bool use_kernels = std::is_same_v<T, float>;
+
+/// Copies a [rows, cols] block.
+template <class T>
+void copy_block(const T* src, index lds, T* dst, index ldd, index rows, index cols) {
+  for (index r = 0; r < rows; ++r) std::copy(src + r * lds, src + r * lds + cols, dst + r * ldd);
+}
+
+/// dst += src on a [rows, cols] block.
+template <class T>
+void add_block(const T* src, index lds, T* dst, index ldd, index rows, index cols) {
+  for (index r = 0; r < rows; ++r) {
+    for (index c = 0; c < cols; ++c) dst[r * ldd + c] += src[r * lds + c];
+  }
+}
+
+namespace detail {
 
 inline std::vector<kernels::fc_input> fc_inputs(std::span<const dense_seg<float>> xs,
                                                 index& max_w) {
@@ -66,11 +95,7 @@ mmap<T> mm(T* p, index r, index c, index ld) {
   return mmap<T>(p, r, c, Eigen::OuterStride<>(ld));
 }
 
-/// Copies a float [rows, cols] block (row strides lds, ldd).
-inline void copy_rows_float(const float* src, index lds, float* dst, index ldd, index rows,
-                            index cols) {
-  for (index r = 0; r < rows; ++r) std::copy(src + r * lds, src + r * lds + cols, dst + r * ldd);
-}
+}  // namespace detail
 
 /// y[B, n] = sum_seg x_seg[B, w] * W[0:n, col:col+w]^T (+ b[0:n]); W has row stride ldw.
 template <class T>
@@ -78,7 +103,7 @@ void linear_forward(index batch, std::span<const dense_seg<T>> xs, const T* w, i
                     const T* b, index n, T* y, index ldy) {
   if constexpr (use_kernels<T>) {
     index max_w = 0;
-    const auto in = fc_inputs(xs, max_w);
+    const auto in = detail::fc_inputs(xs, max_w);
     kernels::fc_forward(in, batch, w, ldw, b, n, kernels::activation::none, y, ldy,
                         kernel_workspace(kernels::fc_workspace_size(batch, n, max_w)));
     return;
@@ -87,7 +112,7 @@ void linear_forward(index batch, std::span<const dense_seg<T>> xs, const T* w, i
   for (const auto& s : xs) inner += s.width;
   parallel::parallel_rows(
       batch, 2.0 * static_cast<double>(batch * n * inner), [&](index r0, index r1) {
-        auto Y = mm(y + r0 * ldy, r1 - r0, n, ldy);
+        auto Y = detail::mm(y + r0 * ldy, r1 - r0, n, ldy);
         if (b != nullptr) {
           Y.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(b, n);
         } else {
@@ -95,8 +120,8 @@ void linear_forward(index batch, std::span<const dense_seg<T>> xs, const T* w, i
         }
         for (const auto& s : xs) {
           if (s.width == 0) continue;
-          Y.noalias() += cm(s.x + r0 * s.ld, r1 - r0, s.width, s.ld) *
-                         cm(w + s.col, n, s.width, ldw).transpose();
+          Y.noalias() += detail::cm(s.x + r0 * s.ld, r1 - r0, s.width, s.ld) *
+                         detail::cm(w + s.col, n, s.width, ldw).transpose();
         }
       });
 }
@@ -107,7 +132,7 @@ void linear_backward(index batch, std::span<const dense_seg<T>> xs, const T* w, 
                      T* gb, index n, const T* dy, index ldy) {
   if constexpr (use_kernels<T>) {
     index max_w = 0;
-    const auto in = fc_inputs(xs, max_w);
+    const auto in = detail::fc_inputs(xs, max_w);
     std::vector<kernels::fc_input_grad> gr;
     gr.reserve(xs.size());
     for (const auto& s : xs) gr.push_back({s.dx, s.ld, true});
@@ -121,19 +146,20 @@ void linear_backward(index batch, std::span<const dense_seg<T>> xs, const T* w, 
   for (const auto& s : xs) inner += s.width;
   const double cost = 2.0 * static_cast<double>(batch * n * inner);
   parallel::parallel_rows(batch, cost, [&](index r0, index r1) {
-    const auto DY = cm(dy + r0 * ldy, r1 - r0, n, ldy);
+    const auto DY = detail::cm(dy + r0 * ldy, r1 - r0, n, ldy);
     for (const auto& s : xs) {
       if (s.width == 0 || s.dx == nullptr) continue;
-      mm(s.dx + r0 * s.ld, r1 - r0, s.width, s.ld).noalias() += DY * cm(w + s.col, n, s.width, ldw);
+      detail::mm(s.dx + r0 * s.ld, r1 - r0, s.width, s.ld).noalias() +=
+          DY * detail::cm(w + s.col, n, s.width, ldw);
     }
   });
   // Weight gradient: split over output rows so every chunk owns its rows (deterministic).
   parallel::parallel_rows(n, cost, [&](index o0, index o1) {
-    const auto DY = cm(dy + o0, batch, o1 - o0, ldy);
+    const auto DY = detail::cm(dy + o0, batch, o1 - o0, ldy);
     for (const auto& s : xs) {
       if (s.width == 0) continue;
-      mm(gw + o0 * ldw + s.col, o1 - o0, s.width, ldw).noalias() +=
-          DY.transpose() * cm(s.x, batch, s.width, s.ld);
+      detail::mm(gw + o0 * ldw + s.col, o1 - o0, s.width, ldw).noalias() +=
+          DY.transpose() * detail::cm(s.x, batch, s.width, s.ld);
     }
     if (gb != nullptr) {
       for (index r = 0; r < batch; ++r) {
@@ -149,7 +175,7 @@ template <class T>
 void token_linear_forward(index batch, std::span<const token_seg<T>> xs, const T* w, index ldw,
                           const T* b, index n, T* y, index ybs) {
   if constexpr (use_kernels<T>) {
-    const auto in = token_inputs(xs);
+    const auto in = detail::token_inputs(xs);
     for (index bi = 0; bi < batch; ++bi) {  // the bias first, then accumulate the product
       for (index o = 0; o < n; ++o) {
         std::fill(y + bi * ybs + o * embed_dim, y + bi * ybs + (o + 1) * embed_dim,
@@ -166,7 +192,7 @@ void token_linear_forward(index batch, std::span<const token_seg<T>> xs, const T
   parallel::parallel_rows(
       batch, 2.0 * static_cast<double>(batch * n * inner * embed_dim), [&](index b0, index b1) {
         for (index bi = b0; bi < b1; ++bi) {
-          auto Y = mm(y + bi * ybs, n, embed_dim, embed_dim);
+          auto Y = detail::mm(y + bi * ybs, n, embed_dim, embed_dim);
           if (b != nullptr) {
             Y = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(b, n).replicate(1, embed_dim);
           } else {
@@ -174,8 +200,8 @@ void token_linear_forward(index batch, std::span<const token_seg<T>> xs, const T
           }
           for (const auto& s : xs) {
             if (s.tokens == 0) continue;
-            Y.noalias() += cm(w + s.col, n, s.tokens, ldw) *
-                           cm(s.x + bi * s.bs, s.tokens, embed_dim, embed_dim);
+            Y.noalias() += detail::cm(w + s.col, n, s.tokens, ldw) *
+                           detail::cm(s.x + bi * s.bs, s.tokens, embed_dim, embed_dim);
           }
         }
       });
@@ -185,7 +211,7 @@ template <class T>
 void token_linear_backward(index batch, std::span<const token_seg<T>> xs, const T* w, T* gw,
                            index ldw, T* gb, index n, const T* dy, index ybs) {
   if constexpr (use_kernels<T>) {
-    const auto in = token_inputs(xs);
+    const auto in = detail::token_inputs(xs);
     std::vector<kernels::token_input_grad> gr;
     gr.reserve(xs.size());
     for (const auto& s : xs) gr.push_back({s.dx, s.bs, embed_dim, true});
@@ -207,21 +233,21 @@ void token_linear_backward(index batch, std::span<const token_seg<T>> xs, const 
   const double cost = 2.0 * static_cast<double>(batch * n * inner * embed_dim);
   parallel::parallel_rows(batch, cost, [&](index b0, index b1) {
     for (index bi = b0; bi < b1; ++bi) {
-      const auto DY = cm(dy + bi * ybs, n, embed_dim, embed_dim);
+      const auto DY = detail::cm(dy + bi * ybs, n, embed_dim, embed_dim);
       for (const auto& s : xs) {
         if (s.tokens == 0 || s.dx == nullptr) continue;
-        mm(s.dx + bi * s.bs, s.tokens, embed_dim, embed_dim).noalias() +=
-            cm(w + s.col, n, s.tokens, ldw).transpose() * DY;
+        detail::mm(s.dx + bi * s.bs, s.tokens, embed_dim, embed_dim).noalias() +=
+            detail::cm(w + s.col, n, s.tokens, ldw).transpose() * DY;
       }
     }
   });
   parallel::parallel_rows(n, cost, [&](index o0, index o1) {
     for (index bi = 0; bi < batch; ++bi) {
-      const auto DY = cm(dy + bi * ybs + o0 * embed_dim, o1 - o0, embed_dim, embed_dim);
+      const auto DY = detail::cm(dy + bi * ybs + o0 * embed_dim, o1 - o0, embed_dim, embed_dim);
       for (const auto& s : xs) {
         if (s.tokens == 0) continue;
-        mm(gw + o0 * ldw + s.col, o1 - o0, s.tokens, ldw).noalias() +=
-            DY * cm(s.x + bi * s.bs, s.tokens, embed_dim, embed_dim).transpose();
+        detail::mm(gw + o0 * ldw + s.col, o1 - o0, s.tokens, ldw).noalias() +=
+            DY * detail::cm(s.x + bi * s.bs, s.tokens, embed_dim, embed_dim).transpose();
       }
       if (gb != nullptr) {
         for (index o = o0; o < o1; ++o) {
@@ -248,6 +274,8 @@ struct vectors {
 /// beta indexed by element. Saves xhat (compact [outer*inner, n]) and rstd for backward.
 template <class T>
 void layernorm_forward(T* x, const vectors& v, const T* gamma, const T* beta, T* xhat, T* rstd);
+
+namespace detail {
 
 /// Float LayerNorm over the tokens of each channel (vectors (B, E, bs, E)): the 16 channels of
 /// one example are normalised together, so every inner loop runs over 16 contiguous floats
@@ -326,11 +354,13 @@ inline void layernorm_channels_backward(float* dy, const vectors& v, const float
       });
 }
 
+}  // namespace detail
+
 template <class T>
 void layernorm_forward(T* x, const vectors& v, const T* gamma, const T* beta, T* xhat, T* rstd) {
   if constexpr (use_kernels<T>) {
     if (v.inner == embed_dim && v.elem_stride == embed_dim) {
-      layernorm_channels_forward(x, v, gamma, beta, xhat, rstd);
+      detail::layernorm_channels_forward(x, v, gamma, beta, xhat, rstd);
       return;
     }
   }
@@ -364,7 +394,7 @@ void layernorm_backward(T* dy, const vectors& v, const T* gamma, const T* xhat, 
                         T* gg, T* gb) {
   if constexpr (use_kernels<T>) {
     if (v.inner == embed_dim && v.elem_stride == embed_dim) {
-      layernorm_channels_backward(dy, v, gamma, xhat, rstd, gg, gb);
+      detail::layernorm_channels_backward(dy, v, gamma, xhat, rstd, gg, gb);
       return;
     }
   }
@@ -405,7 +435,7 @@ template <class T>
 void layernorm_rows_forward(T* y, index rows, index n, index ld, const T* gamma, const T* beta,
                             T* saved, T* stats) {
   if constexpr (use_kernels<T>) {
-    copy_rows_float(y, ld, saved, n, rows, n);
+    copy_block(y, ld, saved, n, rows, n);
     kernels::layer_norm(rows, n, saved, n, gamma, beta, 1e-5f, y, ld, stats, stats + rows);
   } else {
     layernorm_forward(y, vectors{rows, 1, ld, 1, n}, gamma, beta, saved, stats);
@@ -450,19 +480,6 @@ void relu_backward_copy(const T* dy, index ldd, const T* y, index ldy, T* g, ind
 template <class T>
 void relu_backward(T* dy, index ldd, const T* y, index ldy, index rows, index cols) {
   relu_backward_copy(dy, ldd, y, ldy, dy, ldd, rows, cols);
-}
-
-/// Copies a [rows, cols] block.
-template <class T>
-void copy_block(const T* src, index lds, T* dst, index ldd, index rows, index cols) {
-  for (index r = 0; r < rows; ++r) std::copy(src + r * lds, src + r * lds + cols, dst + r * ldd);
-}
-/// dst += src on a [rows, cols] block.
-template <class T>
-void add_block(const T* src, index lds, T* dst, index ldd, index rows, index cols) {
-  for (index r = 0; r < rows; ++r) {
-    for (index c = 0; c < cols; ++c) dst[r * ldd + c] += src[r * lds + c];
-  }
 }
 
 /// Writes the concatenation of dense segments (in order) into y[B, sum widths].
@@ -514,6 +531,22 @@ index total_tokens(std::span<const token_seg<T>> xs) {
   return t;
 }
 
+/// The four consecutive slots of a projection at `first`: weight, bias, LayerNorm gamma and
+/// beta (declared by param_declarer::matrix + bias_or_layernorm; an unused one has zero rows).
+template <class T>
+struct projection_slots {
+  const param_ref<T>& W;
+  const param_ref<T>& b;
+  const param_ref<T>& ln_g;
+  const param_ref<T>& ln_b;
+  static projection_slots of(const op_io<T>& io, index first) {
+    const auto at = [&](index k) -> const param_ref<T>& {
+      return io.params[static_cast<std::size_t>(first + k)];
+    };
+    return {at(0), at(1), at(2), at(3)};
+  }
+};
+
 /// A projection that is either a linear layer (+ optional LN) or skipped when the widths match
 /// (reference rule). Slots: W, b, ln_g, ln_b at `first`. Output y [B, n] (row stride ldy).
 /// Saves 2 pointers at t.p[save], t.p[save+1].
@@ -525,12 +558,9 @@ void dense_projection_forward(const op_io<T>& io, index first, std::span<const d
     concat_dense(B, xs, y, ldy);
     return;
   }
-  const auto& W = io.params[static_cast<std::size_t>(first)];
-  const auto& b = io.params[static_cast<std::size_t>(first + 1)];
+  const auto [W, b, g, be] = projection_slots<T>::of(io, first);
   linear_forward(B, xs, W.w, W.cols, b.present() ? b.w : static_cast<const T*>(nullptr), n, y, ldy);
   if (io.shape.layernorm) {
-    const auto& g = io.params[static_cast<std::size_t>(first + 2)];
-    const auto& be = io.params[static_cast<std::size_t>(first + 3)];
     T* xhat = io.scratch->alloc(B * n);
     T* rstd = io.scratch->alloc(2 * B);
     layernorm_rows_forward(y, B, n, ldy, g.w, be.w, xhat, rstd);
@@ -548,11 +578,8 @@ void dense_projection_backward(const op_io<T>& io, index first, std::span<const 
     concat_dense_backward(B, xs, dy, ldy);
     return;
   }
-  const auto& W = io.params[static_cast<std::size_t>(first)];
-  const auto& b = io.params[static_cast<std::size_t>(first + 1)];
+  const auto [W, b, g, be] = projection_slots<T>::of(io, first);
   if (io.shape.layernorm) {
-    const auto& g = io.params[static_cast<std::size_t>(first + 2)];
-    const auto& be = io.params[static_cast<std::size_t>(first + 3)];
     layernorm_rows_backward(dy, B, n, ldy, g.w, t.p[static_cast<std::size_t>(save)],
                             t.p[static_cast<std::size_t>(save + 1)], g.g, be.g);
   }
@@ -570,13 +597,10 @@ void token_projection_forward(const op_io<T>& io, index first, index n, bool ski
     concat_tokens(B, io.tokens, y, ybs);
     return;
   }
-  const auto& W = io.params[static_cast<std::size_t>(first)];
-  const auto& b = io.params[static_cast<std::size_t>(first + 1)];
+  const auto [W, b, g, be] = projection_slots<T>::of(io, first);
   token_linear_forward(B, io.tokens, W.w, W.cols,
                        b.present() ? b.w : static_cast<const T*>(nullptr), n, y, ybs);
   if (io.shape.layernorm) {
-    const auto& g = io.params[static_cast<std::size_t>(first + 2)];
-    const auto& be = io.params[static_cast<std::size_t>(first + 3)];
     T* xhat = io.scratch->alloc(B * embed_dim * n);
     T* rstd = io.scratch->alloc(B * embed_dim);
     layernorm_forward(y, vectors{B, embed_dim, ybs, embed_dim, n}, g.w, be.w, xhat, rstd);
@@ -593,11 +617,8 @@ void token_projection_backward(const op_io<T>& io, index first, index n, bool sk
     concat_tokens_backward(B, io.tokens, dy, ybs);
     return;
   }
-  const auto& W = io.params[static_cast<std::size_t>(first)];
-  const auto& b = io.params[static_cast<std::size_t>(first + 1)];
+  const auto [W, b, g, be] = projection_slots<T>::of(io, first);
   if (io.shape.layernorm) {
-    const auto& g = io.params[static_cast<std::size_t>(first + 2)];
-    const auto& be = io.params[static_cast<std::size_t>(first + 3)];
     layernorm_backward(dy, vectors{B, embed_dim, ybs, embed_dim, n}, g.w,
                        t.p[static_cast<std::size_t>(save)], t.p[static_cast<std::size_t>(save + 1)],
                        g.g, be.g);
@@ -606,4 +627,360 @@ void token_projection_backward(const op_io<T>& io, index first, index n, bool sk
                         b.present() ? b.g : static_cast<T*>(nullptr), n, dy, ybs);
 }
 
-}  // namespace recnas::ops::detail
+// ---- row-wise layers over all tokens (the token-wise parts of a transformer block) --------
+// Each mirrors one recnas::kernels entry point for float; the double path is the reference
+// the conformance checks compare with. An operator written with these runs both from one body.
+
+/// y[rows, n] = act(x[rows, W.cols] W^T + b): one linear layer applied to every row.
+template <class T>
+void rows_linear_forward(index rows, const T* x, const param_ref<T>& W, const param_ref<T>& b,
+                         index n, kernels::activation act, T* y) {
+  if constexpr (use_kernels<T>) {
+    const std::array<kernels::fc_input, 1> in{kernels::fc_input{x, W.cols, 0, W.cols}};
+    kernels::fc_forward(in, rows, W.w, W.cols, b.w, n, act, y, n,
+                        kernel_workspace(kernels::fc_workspace_size(rows, n, W.cols)));
+  } else {
+    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{x, nullptr, W.cols, W.cols, 0}};
+    linear_forward<T>(rows, xs, W.w, W.cols, b.w, n, y, n);
+    if (act == kernels::activation::relu) relu_forward(y, rows, n, n);
+    expects(act == kernels::activation::none || act == kernels::activation::relu,
+            "kit::rows_linear_forward: activation none or relu");
+  }
+}
+
+/// Backward of rows_linear_forward (y its output, read for act'): dx (+)= dz W, W.g += dz^T x,
+/// b.g += colsum dz with dz = dy * act'(y); `accumulate` false overwrites dx.
+template <class T>
+void rows_linear_backward(index rows, const T* x, T* dx, bool accumulate, const param_ref<T>& W,
+                          const param_ref<T>& b, index n, kernels::activation act, const T* y,
+                          const T* dy) {
+  if constexpr (use_kernels<T>) {
+    const std::array<kernels::fc_input, 1> in{kernels::fc_input{x, W.cols, 0, W.cols}};
+    const std::array<kernels::fc_input_grad, 1> gr{kernels::fc_input_grad{dx, W.cols, accumulate}};
+    kernels::fc_backward(in, gr, rows, y, n, dy, n, W.w, W.cols, n, act, W.g, b.g,
+                         kernel_workspace(kernels::fc_workspace_size(rows, n, W.cols)));
+  } else {
+    std::vector<T> dz(dy, dy + rows * n);
+    if (act == kernels::activation::relu) relu_backward(dz.data(), n, y, n, rows, n);
+    if (!accumulate) std::fill(dx, dx + rows * W.cols, T(0));
+    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{x, dx, W.cols, W.cols, 0}};
+    linear_backward<T>(rows, xs, W.w, W.g, W.cols, b.g, n, dz.data(), n);
+  }
+}
+
+/// y += alpha x on a [rows, cols] block.
+template <class T>
+void axpy(index rows, index cols, T alpha, const T* x, index ldx, T* y, index ldy) {
+  if constexpr (use_kernels<T>) {
+    kernels::axpy(rows, cols, alpha, x, ldx, y, ldy);
+  } else {
+    for (index r = 0; r < rows; ++r) {
+      for (index c = 0; c < cols; ++c) y[r * ldy + c] += alpha * x[r * ldx + c];
+    }
+  }
+}
+
+/// y = gamma * (x - mean) * rstd + beta per row (eps 1e-5), keeping mean and rstd per row for
+/// the backward, which reads x again (x is not overwritten).
+template <class T>
+void layer_norm(index rows, index width, const T* x, index ldx, const T* gamma, const T* beta, T* y,
+                index ldy, T* mean, T* rstd) {
+  if constexpr (use_kernels<T>) {
+    kernels::layer_norm(rows, width, x, ldx, gamma, beta, 1e-5F, y, ldy, mean, rstd);
+  } else {
+    for (index r = 0; r < rows; ++r) {
+      T mu = 0, var = 0;
+      for (index c = 0; c < width; ++c) mu += x[r * ldx + c];
+      mu /= static_cast<T>(width);
+      for (index c = 0; c < width; ++c) var += (x[r * ldx + c] - mu) * (x[r * ldx + c] - mu);
+      var /= static_cast<T>(width);
+      const T rs = T(1) / std::sqrt(var + T(1e-5));
+      mean[r] = mu;
+      rstd[r] = rs;
+      for (index c = 0; c < width; ++c)
+        y[r * ldy + c] = (x[r * ldx + c] - mu) * rs * gamma[c] + beta[c];
+    }
+  }
+}
+
+/// Backward of layer_norm: dx (+)= LN'(dy); dgamma, dbeta accumulate.
+template <class T>
+void layer_norm_backward(index rows, index width, const T* x, index ldx, const T* dy, index lddy,
+                         const T* gamma, const T* mean, const T* rstd, T* dx, index lddx,
+                         bool accumulate, T* dgamma, T* dbeta) {
+  if constexpr (use_kernels<T>) {
+    kernels::layer_norm_backward(rows, width, x, ldx, dy, lddy, gamma, mean, rstd, dx, lddx,
+                                 accumulate, dgamma, dbeta);
+  } else {
+    const T inv_n = T(1) / static_cast<T>(width);
+    for (index r = 0; r < rows; ++r) {
+      T sum_g = 0, sum_gx = 0;
+      for (index c = 0; c < width; ++c) {
+        const T xh = (x[r * ldx + c] - mean[r]) * rstd[r];
+        const T g = dy[r * lddy + c] * gamma[c];
+        sum_g += g;
+        sum_gx += g * xh;
+        dgamma[c] += dy[r * lddy + c] * xh;
+        dbeta[c] += dy[r * lddy + c];
+      }
+      for (index c = 0; c < width; ++c) {
+        const T xh = (x[r * ldx + c] - mean[r]) * rstd[r];
+        const T v = rstd[r] * (dy[r * lddy + c] * gamma[c] - inv_n * sum_g - xh * inv_n * sum_gx);
+        dx[r * lddx + c] = accumulate ? dx[r * lddx + c] + v : v;
+      }
+    }
+  }
+}
+
+/// Multi-head self-attention core over s tokens of width E = embed_dim, per example: qkv is
+/// [B, s, 3E] (Q, K, V side by side), o [B, s, E]. `core` keeps what the backward needs:
+/// attention_core_size<T>(B, s, heads) values (float: one log-sum-exp per query and head, as
+/// the kernel keeps; double: the probabilities).
+template <class T>
+[[nodiscard]] index attention_core_size(index B, index s, index heads) {
+  if constexpr (use_kernels<T>) {
+    return kernels::attention_probs_size(B, s, heads);
+  } else {
+    return B * heads * s * s;
+  }
+}
+
+namespace detail {
+template <class T>
+token_view<T> qkv_part(T* qkv, index B, index s, index part) {
+  constexpr index E = embed_dim;
+  return token_view<T>(qkv + part * E, B, s, E, s * 3 * E, 3 * E);
+}
+}  // namespace detail
+
+template <class T>
+void attention_forward(const T* qkv, index B, index s, index heads, T* o, T* core) {
+  constexpr index E = embed_dim;
+  if constexpr (use_kernels<T>) {
+    const kernels::attention_io io{detail::qkv_part(qkv, B, s, 0), detail::qkv_part(qkv, B, s, 1),
+                                   detail::qkv_part(qkv, B, s, 2)};
+    kernels::attention_forward(
+        io, heads, token_view<float>(o, B, s, E),
+        std::span<float>(core, static_cast<std::size_t>(attention_core_size<T>(B, s, heads))),
+        kernel_workspace(kernels::attention_workspace_size(s, E, heads)));
+  } else {
+    const index hd = E / heads;
+    const T scale = T(1) / std::sqrt(T(hd));
+    parallel::parallel_rows(B, static_cast<double>(B * s * s * 8 * E), [&](index b0, index b1) {
+      for (index b = b0; b < b1; ++b) {
+        const T* x = qkv + b * s * 3 * E;
+        for (index h = 0; h < heads; ++h) {
+          for (index r = 0; r < s; ++r) {
+            T* row = core + ((b * heads + h) * s + r) * s;
+            T mx = -std::numeric_limits<T>::infinity();
+            for (index c = 0; c < s; ++c) {
+              T dot = 0;
+              for (index k = 0; k < hd; ++k)
+                dot += x[r * 3 * E + h * hd + k] * x[c * 3 * E + E + h * hd + k];
+              row[c] = dot * scale;
+              mx = std::max(mx, row[c]);
+            }
+            T sum = 0;
+            for (index c = 0; c < s; ++c) {
+              row[c] = std::exp(row[c] - mx);
+              sum += row[c];
+            }
+            for (index c = 0; c < s; ++c) row[c] /= sum;
+            for (index k = 0; k < hd; ++k) {
+              T acc = 0;
+              for (index c = 0; c < s; ++c) acc += row[c] * x[c * 3 * E + 2 * E + h * hd + k];
+              o[(b * s + r) * E + h * hd + k] = acc;
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
+/// Backward of attention_forward: writes dqkv [B, s, 3E] from do [B, s, E].
+template <class T>
+void attention_backward(const T* qkv, index B, index s, index heads, const T* core, const T* dout,
+                        T* dqkv) {
+  constexpr index E = embed_dim;
+  if constexpr (use_kernels<T>) {
+    const kernels::attention_io io{detail::qkv_part(qkv, B, s, 0), detail::qkv_part(qkv, B, s, 1),
+                                   detail::qkv_part(qkv, B, s, 2)};
+    kernels::attention_backward(
+        io, heads,
+        std::span<const float>(core, static_cast<std::size_t>(attention_core_size<T>(B, s, heads))),
+        token_view<const float>(dout, B, s, E), detail::qkv_part(dqkv, B, s, 0),
+        detail::qkv_part(dqkv, B, s, 1), detail::qkv_part(dqkv, B, s, 2), false,
+        kernel_workspace(kernels::attention_workspace_size(s, E, heads)));
+  } else {
+    const index hd = E / heads;
+    const T scale = T(1) / std::sqrt(T(hd));
+    parallel::parallel_rows(B, static_cast<double>(B * s * s * 8 * E), [&](index b0, index b1) {
+      std::vector<T> dA(static_cast<std::size_t>(s));
+      for (index b = b0; b < b1; ++b) {
+        const T* x = qkv + b * s * 3 * E;
+        T* dx = dqkv + b * s * 3 * E;
+        std::fill(dx, dx + s * 3 * E, T(0));
+        for (index h = 0; h < heads; ++h) {
+          for (index r = 0; r < s; ++r) {
+            const T* A = core + ((b * heads + h) * s + r) * s;
+            const T* dO = dout + (b * s + r) * E + h * hd;
+            // dV[c] += A[r, c] dO[r]; dA[r, c] = dO[r] . V[c]; softmax backward; dQ, dK.
+            T dot = 0;
+            for (index c = 0; c < s; ++c) {
+              T d = 0;
+              for (index k = 0; k < hd; ++k) {
+                dx[c * 3 * E + 2 * E + h * hd + k] += A[c] * dO[k];
+                d += dO[k] * x[c * 3 * E + 2 * E + h * hd + k];
+              }
+              dA[static_cast<std::size_t>(c)] = d;
+              dot += d * A[c];
+            }
+            for (index c = 0; c < s; ++c) {
+              const T g = A[c] * (dA[static_cast<std::size_t>(c)] - dot) * scale;
+              for (index k = 0; k < hd; ++k) {
+                dx[r * 3 * E + h * hd + k] += g * x[c * 3 * E + E + h * hd + k];
+                dx[c * 3 * E + E + h * hd + k] += g * x[r * 3 * E + h * hd + k];
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
+// ---- element-wise and interaction layers --------------------------------------------------
+
+/// y = a * b element-wise on a [rows, cols] block.
+template <class T>
+void multiply(index rows, index cols, const T* a, index lda, const T* b, index ldb, T* y,
+              index ldy) {
+  if constexpr (use_kernels<T>) {
+    kernels::binary(kernels::binary_op::mul, rows, cols, a, lda, b, ldb, y, ldy);
+  } else {
+    for (index r = 0; r < rows; ++r) {
+      for (index c = 0; c < cols; ++c) y[r * ldy + c] = a[r * lda + c] * b[r * ldb + c];
+    }
+  }
+}
+
+/// Backward of multiply: da (+)= dy * b, db (+)= dy * a; either may be null.
+template <class T>
+void multiply_backward(index rows, index cols, const T* a, index lda, const T* b, index ldb,
+                       const T* dy, index lddy, T* da, index ldda, T* db, index lddb,
+                       bool accumulate) {
+  if constexpr (use_kernels<T>) {
+    kernels::binary_backward(kernels::binary_op::mul, rows, cols, a, lda, b, ldb, dy, lddy, da,
+                             ldda, db, lddb, accumulate);
+  } else {
+    for (index r = 0; r < rows; ++r) {
+      for (index c = 0; c < cols; ++c) {
+        const T g = dy[r * lddy + c];
+        if (da != nullptr) {
+          T& d = da[r * ldda + c];
+          d = (accumulate ? d : T(0)) + g * b[r * ldb + c];
+        }
+        if (db != nullptr) {
+          T& d = db[r * lddb + c];
+          d = (accumulate ? d : T(0)) + g * a[r * lda + c];
+        }
+      }
+    }
+  }
+}
+
+/// Pairwise dot products of the n vectors of each example, strict lower triangle in the order
+/// (1,0), (2,0), (2,1), ...: out[b, :n(n-1)/2] (row stride ldo).
+template <class T>
+void dot_interaction(token_view<const T> t, T* out, index ldo) {
+  if constexpr (use_kernels<T>) {
+    kernels::dot_interaction(t, out, ldo);
+  } else {
+    const index n = t.tokens(), e = t.width();
+    parallel::parallel_rows(t.batch(), static_cast<double>(t.batch() * n * n * e / 2),
+                            [&](index b0, index b1) {
+                              for (index b = b0; b < b1; ++b) {
+                                index p = 0;
+                                for (index i = 1; i < n; ++i) {
+                                  for (index j = 0; j < i; ++j) {
+                                    T acc = 0;
+                                    for (index c = 0; c < e; ++c) acc += t(b, i, c) * t(b, j, c);
+                                    out[b * ldo + p++] = acc;
+                                  }
+                                }
+                              }
+                            });
+  }
+}
+
+/// Backward of dot_interaction: dt (+)= the gradient of the pairs dout.
+template <class T>
+void dot_interaction_backward(token_view<const T> t, const T* dout, index ldo, token_view<T> dt,
+                              bool accumulate) {
+  if constexpr (use_kernels<T>) {
+    kernels::dot_interaction_backward(t, dout, ldo, dt, accumulate);
+  } else {
+    const index n = t.tokens(), e = t.width();
+    parallel::parallel_rows(t.batch(), static_cast<double>(t.batch() * n * n * e),
+                            [&](index b0, index b1) {
+                              for (index b = b0; b < b1; ++b) {
+                                if (!accumulate) {
+                                  for (index i = 0; i < n; ++i)
+                                    for (index c = 0; c < e; ++c) dt(b, i, c) = T(0);
+                                }
+                                index p = 0;
+                                for (index i = 1; i < n; ++i) {
+                                  for (index j = 0; j < i; ++j) {
+                                    const T g = dout[b * ldo + p++];
+                                    for (index c = 0; c < e; ++c) {
+                                      dt(b, i, c) += g * t(b, j, c);
+                                      dt(b, j, c) += g * t(b, i, c);
+                                    }
+                                  }
+                                }
+                              }
+                            });
+  }
+}
+
+/// Factorisation-machine features per channel: out[b, c] = (sum_t x)^2 - sum_t x^2.
+template <class T>
+void fm(token_view<const T> x, T* out, index ldo) {
+  if constexpr (use_kernels<T>) {
+    kernels::fm(x, out, ldo);
+  } else {
+    for (index b = 0; b < x.batch(); ++b) {
+      for (index c = 0; c < x.width(); ++c) {
+        T s1 = 0, s2 = 0;
+        for (index k = 0; k < x.tokens(); ++k) {
+          s1 += x(b, k, c);
+          s2 += x(b, k, c) * x(b, k, c);
+        }
+        out[b * ldo + c] = s1 * s1 - s2;
+      }
+    }
+  }
+}
+
+/// Backward of fm: dx (+)= 2 (sum_t x - x) dout.
+template <class T>
+void fm_backward(token_view<const T> x, const T* dout, index ldo, token_view<T> dx,
+                 bool accumulate) {
+  if constexpr (use_kernels<T>) {
+    kernels::fm_backward(x, dout, ldo, dx, accumulate);
+  } else {
+    for (index b = 0; b < x.batch(); ++b) {
+      for (index c = 0; c < x.width(); ++c) {
+        T s1 = 0;
+        for (index k = 0; k < x.tokens(); ++k) s1 += x(b, k, c);
+        for (index k = 0; k < x.tokens(); ++k) {
+          const T v = T(2) * (s1 - x(b, k, c)) * dout[b * ldo + c];
+          dx(b, k, c) = accumulate ? dx(b, k, c) + v : v;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace recnas::ops::kit
