@@ -11,6 +11,7 @@
 #include <recnas/core/rng.hpp>
 #include <recnas/pim/pim.hpp>
 #include <recnas/supernet/architecture.hpp>
+#include <recnas/supernet/spaces.hpp>
 #include <recnas/supernet/workload.hpp>
 
 namespace {

@@ -20,6 +20,7 @@
 #include <recnas/search/nas.hpp>
 #include <recnas/supernet/json.hpp>
 #include <recnas/supernet/supernet.hpp>
+#include <recnas/train/loss.hpp>
 
 #include "peak_reference.hpp"
 
@@ -117,7 +118,7 @@ void train_steps(benchmark::State& state, Net& net, const std::vector<Arch>& arc
     for (auto _ : state) {
       const auto& a = archs[k++ % archs.size()];
       net.forward(a, data.view, ws, logits, mode);
-      loss += sn::bce_with_logits<float>(logits, data.labels, dl);
+      loss += recnas::train::bce_with_logits<float>(logits, data.labels, dl);
       net.backward(a, ws, dl);  // gradients accumulate: zeroing 52M floats is the optimizer's job
     }
   });
@@ -195,7 +196,7 @@ void BM_smoke_subnet_step(benchmark::State& state) {
   std::vector<float> logits(8), dl(8);
   for (auto _ : state) {
     net.forward(data.view, ws, logits);
-    sn::bce_with_logits<float>(logits, data.labels, dl);
+    recnas::train::bce_with_logits<float>(logits, data.labels, dl);
     net.backward(ws, dl);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 8);

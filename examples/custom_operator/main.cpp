@@ -11,6 +11,7 @@
 #include <recnas/pim/pim.hpp>
 #include <recnas/supernet/supernet.hpp>
 #include <recnas/supernet/workload.hpp>
+#include <recnas/train/loss.hpp>
 #include <recnas/testing/operator_check.hpp>
 
 #include "scaled_linear.hpp"
@@ -88,7 +89,7 @@ int main() {
   double first = 0, last = 0;
   for (int step = 0; step < 60; ++step) {
     net.forward(arch, batch, ws, logits);
-    const double loss = sn::bce_with_logits<float>(logits, labels, dl);
+    const double loss = recnas::train::bce_with_logits<float>(logits, labels, dl);
     if (step == 0) first = loss;
     last = loss;
     net.params().zero_grad();

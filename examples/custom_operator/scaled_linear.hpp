@@ -34,6 +34,13 @@ struct tanh_linear {
     w.add(recnas::work_step::elementwise(recnas::work_kind::digital_other, "tanh", 0.0, 0.0,
                                          static_cast<double>(s.d), s.d, s.d));
   }
+  /// What backward needs from forward, kept on the tape (its own type: backward reads it back
+  /// as the same struct, which the tape checks).
+  template <class T>
+  struct saved {
+    const T* y;  // the output stays intact until backward (a network guarantee)
+    recnas::index ldy;
+  };
   template <class T>
   static void forward(const recnas::ops::op_io<T>& io, recnas::ops::tape<T>& t, T* y,
                       recnas::index ldy) {
@@ -43,17 +50,19 @@ struct tanh_linear {
     for (recnas::index b = 0; b < io.batch; ++b) {
       for (recnas::index c = 0; c < io.shape.d; ++c) y[b * ldy + c] = std::tanh(y[b * ldy + c]);
     }
-    t.p[0] = y;  // the output stays intact until backward (a network guarantee)
-    t.n[0] = ldy;
+    auto& kept = t.template save<saved<T>>();
+    kept.y = y;
+    kept.ldy = ldy;
   }
   template <class T>
   static void backward(const recnas::ops::op_io<T>& io, const recnas::ops::tape<T>& t, const T* dy,
                        recnas::index lddy) {
+    const auto& kept = t.template saved<saved<T>>();
     const recnas::index B = io.batch, n = io.shape.d;
     T* g = io.scratch->alloc(B * n);
     for (recnas::index b = 0; b < B; ++b) {
       for (recnas::index c = 0; c < n; ++c) {
-        const T yv = t.p[0][b * t.n[0] + c];
+        const T yv = kept.y[b * kept.ldy + c];
         g[b * n + c] = dy[b * lddy + c] * (T(1) - yv * yv);
       }
     }

@@ -21,7 +21,7 @@
 #include <recnas/pim/presets.hpp>
 #include <recnas/search/observer.hpp>
 #include <recnas/search/run_store.hpp>
-#include <recnas/supernet/space.hpp>
+#include <recnas/supernet/spaces.hpp>
 
 namespace recnas_cli {
 

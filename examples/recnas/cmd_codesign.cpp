@@ -10,7 +10,7 @@
 
 #include <recnas/codesign/pipeline.hpp>
 #include <recnas/io/report.hpp>
-#include <recnas/supernet/space.hpp>
+#include <recnas/supernet/spaces.hpp>
 
 #include "cli.hpp"
 #include "pipeline.hpp"

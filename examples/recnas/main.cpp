@@ -7,7 +7,7 @@
 
 #include <recnas/recnas.hpp>
 #include <recnas/supernet/architecture.hpp>
-#include <recnas/supernet/space.hpp>
+#include <recnas/supernet/spaces.hpp>
 
 #include "cli.hpp"
 

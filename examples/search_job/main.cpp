@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include <recnas/search/pipeline.hpp>
-#include <recnas/supernet/space.hpp>
+#include <recnas/supernet/spaces.hpp>
 
 namespace {
 

@@ -1,5 +1,7 @@
 // Candidate widths must be listed in increasing order (the largest is the supernet's width).
 // expect: dense_dims<...> must list positive widths in strictly increasing order
+#include <recnas/ops/efc.hpp>
+#include <recnas/ops/fc.hpp>
 #include <recnas/supernet/space.hpp>
 
 namespace sn = recnas::supernet;

@@ -3,6 +3,8 @@
 #include <string>
 #include <string_view>
 
+#include <recnas/ops/efc.hpp>
+#include <recnas/ops/fc.hpp>
 #include <recnas/supernet/space.hpp>
 
 struct my_connectivity {

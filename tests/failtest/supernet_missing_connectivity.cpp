@@ -1,5 +1,7 @@
 // A space without a connectivity policy says which part is missing.
 // expect: needs exactly one connectivity policy
+#include <recnas/ops/efc.hpp>
+#include <recnas/ops/fc.hpp>
 #include <recnas/supernet/space.hpp>
 
 namespace sn = recnas::supernet;

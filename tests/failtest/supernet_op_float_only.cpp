@@ -3,6 +3,7 @@
 // expect: the operator runs on float only. Write forward and backward as templates
 #include <string_view>
 
+#include <recnas/ops/efc.hpp>
 #include <recnas/supernet/space.hpp>
 
 struct float_only_op {

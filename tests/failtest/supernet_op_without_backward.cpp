@@ -2,6 +2,7 @@
 // expect: the operator has no backward. It needs `template <class T> static void backward
 #include <string_view>
 
+#include <recnas/ops/efc.hpp>
 #include <recnas/supernet/space.hpp>
 
 struct forward_only_op {

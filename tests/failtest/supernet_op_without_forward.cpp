@@ -2,6 +2,7 @@
 // expect: the operator has no forward. It needs `template <class T> static void forward
 #include <string_view>
 
+#include <recnas/ops/efc.hpp>
 #include <recnas/supernet/space.hpp>
 
 struct half_done_op {

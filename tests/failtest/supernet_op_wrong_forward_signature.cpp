@@ -3,6 +3,7 @@
 // expect: the operator.s forward has the wrong signature. Expected `template <class T>
 #include <string_view>
 
+#include <recnas/ops/efc.hpp>
 #include <recnas/supernet/space.hpp>
 
 struct no_tape_op {

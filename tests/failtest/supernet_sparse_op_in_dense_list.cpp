@@ -1,5 +1,7 @@
 // A sparse operator listed among a space's dense operators fails with one sentence.
 // expect: is of another kind than the slot it is used in
+#include <recnas/ops/efc.hpp>
+#include <recnas/ops/fc.hpp>
 #include <recnas/supernet/space.hpp>
 
 namespace sn = recnas::supernet;

@@ -2,7 +2,7 @@
 // Symmetric fake quantization: values are rounded to the grid a PIM crossbar (weights) or
 // DAC/ADC path (activations) can represent and immediately dequantized, so a float forward
 // sees the hardware's precision. Shared by the network's activation quantization
-// (supernet/network.hpp) and co-design's weight quantization (codesign/fake_quant.hpp).
+// (supernet/activation_quant.hpp) and co-design's weight quantization (codesign/fake_quant.hpp).
 //
 // Grid: b bits signed -> integers in [-(2^(b-1) - 1), 2^(b-1) - 1] (the most negative code is
 // unused so that 0 is exact and the range symmetric); unsigned (post-ReLU activations) ->

@@ -14,6 +14,9 @@
 namespace recnas {
 
 /// Signed index type of every extent and stride (Eigen's convention, no unsigned wrap-around).
+/// Name it qualified or bring it into a namespace of your own: POSIX declares a function
+/// ::index() (<strings.h>, included by many system headers), so `using recnas::index;` at
+/// global scope fails to compile wherever that declaration is visible.
 using index = std::ptrdiff_t;
 
 /// Row-major matrix view: element (r, c) is data[r * ld + c], with ld >= cols.

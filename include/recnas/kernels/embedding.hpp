@@ -9,6 +9,8 @@
 //                          per row (in example order, so results are deterministic):
 //                          out[f].ids[0:count] ascending, out[f].grads[r, :] = sum of dOut rows
 //                          (times 1/bag size for mean) whose id is out[f].ids[r].
+//   embedding_gather_backward_dense: dT_f[ids[b * ids_ld + f], :] += dOut[b, f, :] into dense
+//                          gradient tables, in example order (a trainer's gradient buffers).
 // An empty bag gives zeros (and no gradient). Ids are validated before any work.
 
 #include <algorithm>
@@ -223,6 +225,19 @@ void bag_backward_feature(index f, index batch, index features, bag_ids bags, co
   sparse_reduce<Arch>(raw, n, dout, e, scale, out);
 }
 
+/// Features [f0, f1): each table's rows get their examples' gradients in example order, so
+/// a row's sum does not depend on how features are split over threads.
+template <class Arch>
+void gather_backward_dense_range(float* const* dtables, index ld, const std::int64_t* ids,
+                                 index ids_ld, index batch, index f0, index f1, const float* dout,
+                                 index obs, index ots, index e) noexcept {
+  for (index b = 0; b < batch; ++b) {
+    const std::int64_t* idb = ids + b * ids_ld;
+    const float* gb = dout + b * obs;
+    for (index f = f0; f < f1; ++f) vaxpy<Arch>(dtables[f] + idb[f] * ld, 1.0f, gb + f * ots, e);
+  }
+}
+
 }  // namespace detail
 
 struct embedding_table_k {
@@ -235,11 +250,15 @@ struct embedding_table_k {
                                   sparse_rows&) noexcept = nullptr;
   void (*bag_backward_feature)(index, index, index, bag_ids, const float*, index, index, index,
                                std::int64_t*, float*, bag_mode, sparse_rows&) noexcept = nullptr;
+  void (*gather_backward_dense_range)(float* const*, index, const std::int64_t*, index, index,
+                                      index, index, const float*, index, index,
+                                      index) noexcept = nullptr;
 
   template <class Arch>
   static embedding_table_k make() {
     return {&detail::gather_range<Arch>, &detail::bag_range<Arch>,
-            &detail::gather_backward_feature<Arch>, &detail::bag_backward_feature<Arch>};
+            &detail::gather_backward_feature<Arch>, &detail::bag_backward_feature<Arch>,
+            &detail::gather_backward_dense_range<Arch>};
   }
 };
 
@@ -330,6 +349,29 @@ inline void embedding_gather_backward(const embedding_tables& t, const std::int6
                                     workspace.data() + 6 * batch * f,
                                     out[static_cast<std::size_t>(f)]);
         }
+      },
+      1e5);
+}
+
+/// Dense gradient of embedding_gather: dtables[f][ids[b * ids_ld + f] * t.ld + c] +=
+/// dout(b, f, c) (the gradient tables have t's rows and row stride), each row's terms added in
+/// example order.
+inline void embedding_gather_backward_dense(const embedding_tables& t, const std::int64_t* ids,
+                                            index ids_ld, index batch, token_view<const float> dout,
+                                            std::span<float* const> dtables) {
+  detail::check_tables(t);
+  expects(static_cast<index>(dtables.size()) == t.features,
+          "embedding_gather_backward_dense: one gradient table per feature");
+  expects(dout.batch() >= batch && dout.tokens() >= t.features && dout.width() >= t.e,
+          "embedding_gather_backward_dense: dout [batch, features, e]");
+  for (index b = 0; b < batch; ++b)
+    for (index f = 0; f < t.features; ++f) detail::check_id(t, f, ids[b * ids_ld + f]);
+  const auto& k = simd::dispatcher<embedding_table_k>::get();
+  parallel::parallel_rows(
+      t.features, static_cast<double>(batch * t.features * t.e),
+      [&](index f0, index f1) {
+        k.gather_backward_dense_range(dtables.data(), t.ld, ids, ids_ld, batch, f0, f1, dout.data(),
+                                      dout.batch_stride(), dout.token_stride(), t.e);
       },
       1e5);
 }

@@ -70,6 +70,22 @@ struct attention {
     w.add(work_step::layernorm("ln2", t, E), {f2, ln1});
   }
 
+  // What backward re-reads; over all R = B*s tokens, x0, o, n1, h1, r1, r2 are [R, E].
+  template <class T>
+  struct saved {
+    kit::projection_saved<T> token_proj;
+    const T* x0;   // the s projected tokens: the transformer layer's input
+    const T* qkv;  // [R, 3E]
+    const T* att;  // the attention core's state (attention_core_size)
+    const T* o;    // attention output, before Wo
+    const T* n1;   // LN1's output
+    const T* h1;   // ReLU(FFN1)
+    const T* r1;   // x0 + O Wo^T + bo: LN1's input
+    const T* st1;  // LN1's mean, rstd [2R]
+    const T* r2;   // n1 + H W2^T + b2: LN2's input
+    const T* st2;  // LN2's mean, rstd [2R]
+  };
+
   // The token-wise layers (in-projection, out-projection, FFN) run as one product over all
   // B*s tokens, the LayerNorm(16)s over all B*s rows and the attention core per example, each
   // through one kit function (recnas::kernels for float, the reference loops for double).
@@ -85,8 +101,9 @@ struct attention {
     const index B = io.batch, s = io.shape.s, R = B * s;
     const auto& P = io.params;
     auto& A = *io.scratch;
+    auto& kept = t.template save<saved<T>>();
     T* x0 = A.alloc(R * E);
-    kit::token_projection_forward(io, Wt, s, false, x0, s * E, t, 0);
+    kit::token_projection_forward(io, Wt, s, false, x0, s * E, kept.token_proj);
     T* qkv = A.alloc(R * 3 * E);
     T* att = A.alloc(kit::attention_core_size<T>(B, s, heads));
     T* o = A.alloc(R * E);
@@ -111,16 +128,16 @@ struct attention {
       kit::layer_norm(R, E, r2, E, P[g2].w, P[b2n].w, f, E, st2, st2 + R);
       for (index b = 0; b < B; ++b) std::copy(f + b * s * E, f + (b + 1) * s * E, y + b * ybs);
     }
-    t.p[2] = x0;
-    t.p[3] = qkv;
-    t.p[4] = att;
-    t.p[5] = o;
-    t.p[6] = n1;
-    t.p[7] = h1;
-    t.p[8] = r1;
-    t.p[9] = st1;
-    t.p[10] = r2;
-    t.p[11] = st2;
+    kept.x0 = x0;
+    kept.qkv = qkv;
+    kept.att = att;
+    kept.o = o;
+    kept.n1 = n1;
+    kept.h1 = h1;
+    kept.r1 = r1;
+    kept.st1 = st1;
+    kept.r2 = r2;
+    kept.st2 = st2;
   }
 
   template <class T>
@@ -130,8 +147,9 @@ struct attention {
     const index B = io.batch, s = io.shape.s, R = B * s;
     const auto& P = io.params;
     auto& A = *io.scratch;
-    const T *x0 = t.p[2], *qkv = t.p[3], *att = t.p[4], *o = t.p[5], *n1 = t.p[6], *h1 = t.p[7],
-            *r1 = t.p[8], *st1 = t.p[9], *r2 = t.p[10], *st2 = t.p[11];
+    const auto& kept = t.template saved<saved<T>>();
+    const T *x0 = kept.x0, *qkv = kept.qkv, *att = kept.att, *o = kept.o, *n1 = kept.n1,
+            *h1 = kept.h1, *r1 = kept.r1, *st1 = kept.st1, *r2 = kept.r2, *st2 = kept.st2;
     const T* dyc = dy;  // dY as [R, E]
     if (ybs != s * E) {
       T* c = A.alloc(R * E);
@@ -158,7 +176,7 @@ struct attention {
     kit::attention_backward(qkv, B, s, heads, att, static_cast<const T*>(dout), dqkv);
     kit::rows_linear_backward(R, x0, dx0, true, P[Win], P[bin], 3 * E, none,
                               static_cast<const T*>(nullptr), static_cast<const T*>(dqkv));
-    kit::token_projection_backward(io, Wt, s, false, dx0, s * E, t, 0);
+    kit::token_projection_backward(io, Wt, s, false, dx0, s * E, kept.token_proj);
   }
 };
 

@@ -9,10 +9,14 @@
 #include <array>
 #include <cmath>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <new>
+#include <source_location>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -198,11 +202,73 @@ class arena {
   std::size_t total_ = 0;
 };
 
-/// What an operator saves in forward for its backward (pointers into the arena).
+namespace detail {
+// One object per saved type: its address names the type without RTTI, and stays the same in
+// every translation unit (an inline variable has one address in the program).
+template <class Saved>
+inline constexpr char tape_tag = 0;
+}  // namespace detail
+
+/// What an operator keeps from forward for its backward: one value of the operator's own
+/// `saved` struct (pointers into the scratch arena, strides). Stored inline, so that a network's
+/// tapes stay a flat vector reset with `assign(n, {})` without allocating; the saved type is
+/// recorded, so that a backward reading another type than its forward saved fails with a
+/// message instead of reading unrelated pointers.
 template <class T>
-struct tape {
-  std::array<T*, 16> p{};
-  std::array<index, 8> n{};
+class tape {
+ public:
+  static constexpr std::size_t capacity = 192;  // bytes
+  static constexpr std::size_t alignment = alignof(std::max_align_t);
+
+  /// forward: starts a value-initialised Saved in the tape (whatever was saved before is gone)
+  /// and returns it to fill.
+  template <class Saved>
+  Saved& save() {
+    require_storable<Saved>();
+    tag_ = &detail::tape_tag<Saved>;
+    return *::new (static_cast<void*>(bytes_.data())) Saved();
+  }
+  /// backward: what forward saved, as the same type. A failure names the caller's line.
+  template <class Saved>
+  [[nodiscard]] const Saved& saved(
+      std::source_location where = std::source_location::current()) const {
+    require_storable<Saved>();
+    expects(tag_ != nullptr,
+            "tape: backward reads a tape its forward saved nothing into; forward must call "
+            "t.template save<S>() with the struct backward reads",
+            where);
+    expects(tag_ == &detail::tape_tag<Saved>,
+            "tape: backward reads the tape as another type than forward saved; call "
+            "t.template save<S>() and t.template saved<S>() with the same struct S",
+            where);
+    return *std::launder(reinterpret_cast<const Saved*>(bytes_.data()));
+  }
+
+ private:
+  template <class Saved>
+  static constexpr void require_storable() {
+    static_assert(std::is_object_v<Saved> && !std::is_const_v<Saved> && !std::is_volatile_v<Saved>,
+                  "recnas: tape::save<S>() and tape::saved<S>() take the struct type itself "
+                  "(no reference, no const).");
+    static_assert(std::is_trivially_copyable_v<Saved>,
+                  "recnas: an operator's saved struct must be trivially copyable (pointers, "
+                  "indices, flags): tapes are copied as bytes. Allocate buffers from io.scratch "
+                  "and save the pointer instead of a container.");
+    static_assert(std::is_trivially_destructible_v<Saved>,
+                  "recnas: an operator's saved struct must be trivially destructible: a tape "
+                  "never runs a destructor. Allocate buffers from io.scratch and save the "
+                  "pointer instead of an owning member.");
+    static_assert(sizeof(Saved) <= capacity,
+                  "recnas: an operator's saved struct is larger than tape<T>::capacity (192 "
+                  "bytes): keep large state in the arena (io.scratch) and save a pointer.");
+    static_assert(alignof(Saved) <= alignment,
+                  "recnas: an operator's saved struct is over-aligned for the tape "
+                  "(tape<T>::alignment): keep such state in the arena (io.scratch) and save a "
+                  "pointer.");
+  }
+
+  alignas(alignment) std::array<std::byte, capacity> bytes_{};
+  const void* tag_ = nullptr;
 };
 
 /// Everything an operator sees of its block in one call.

@@ -42,7 +42,15 @@ struct cross {
   }
 
   template <class T>
+  struct saved {
+    const T* u;  // S pad(l) + b, [B, w]
+    const T* c;  // pad(r) * u + pad(l), [B, w]
+    kit::projection_saved<T> proj;
+  };
+
+  template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    auto& kept = t.template save<saved<T>>();
     const index B = io.batch, w = width(io.shape);
     const index lw = io.left.width, rw = io.right.width;
     // u = S pad(l) + b: only the left operand's real columns contribute.
@@ -52,17 +60,18 @@ struct cross {
     T* c = io.scratch->zeros(B * w);  // pad(r) * u + pad(l)
     kit::multiply(B, rw, io.right.x, io.right.ld, static_cast<const T*>(u), w, c, w);
     kit::axpy(B, lw, T(1), io.left.x, io.left.ld, c, w);
-    detail::padded_projection_forward(io, 2, c, y, ldy, t, 2);
-    t.p[0] = u;
-    t.p[1] = c;
+    detail::padded_projection_forward(io, 2, c, y, ldy, kept.proj);
+    kept.u = u;
+    kept.c = c;
   }
 
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const auto& kept = t.template saved<saved<T>>();
     const index B = io.batch, w = width(io.shape);
     const index lw = io.left.width, rw = io.right.width;
-    const T* dc = detail::padded_projection_backward(io, 2, t.p[1], dy, lddy, t, 2);
-    const T* u = t.p[0];
+    const T* dc = detail::padded_projection_backward(io, 2, kept.c, dy, lddy, kept.proj);
+    const T* u = kept.u;
     // du = dc * pad(r) (zero past r's width, so S.b and S see only what reached c).
     T* du = io.scratch->zeros(B * w);
     kit::multiply(B, rw, dc, w, io.right.x, io.right.ld, du, w);

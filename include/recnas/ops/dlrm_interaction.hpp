@@ -53,43 +53,54 @@ struct dlrm_interaction {
   }
 
   template <class T>
+  struct saved {
+    kit::projection_saved<T> dense_proj, top_proj;
+    const T* stack;  // [B, T+1, E]: the (projected) dense vector, then the input tokens
+    const T* z;      // [B, z_width]: x, then the pairs
+    const T* y;      // the output after ReLU, which a network keeps intact until backward
+    index ldy;
+  };
+
+  template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    auto& kept = t.template save<saved<T>>();
     const index B = io.batch, nt = io.shape.in_tokens, zw = z_width(io.shape);
     const index sbs = (nt + 1) * embed_dim;
     T* stack = io.scratch->alloc(B * sbs);
-    kit::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs, t,
-                                  0);
+    kit::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs,
+                                  kept.dense_proj);
     kit::concat_tokens(B, io.tokens, stack + embed_dim, sbs);
     T* z = io.scratch->alloc(B * zw);
     kit::copy_block(stack, sbs, z, zw, B, embed_dim);
     kit::dot_interaction(token_view<const T>(stack, B, nt + 1, embed_dim), z + embed_dim, zw);
     const std::array<dense_seg<T>, 1> zs{dense_seg<T>{z, nullptr, zw, zw, 0}};
-    kit::dense_projection_forward<T>(io, 4, zs, io.shape.d, false, y, ldy, t, 2);
+    kit::dense_projection_forward<T>(io, 4, zs, io.shape.d, false, y, ldy, kept.top_proj);
     kit::relu_forward(y, B, io.shape.d, ldy);
-    t.p[4] = stack;
-    t.p[5] = z;
-    t.p[6] = y;
-    t.n[0] = ldy;
+    kept.stack = stack;
+    kept.z = z;
+    kept.y = y;
+    kept.ldy = ldy;
   }
 
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const auto& kept = t.template saved<saved<T>>();
     const index B = io.batch, nt = io.shape.in_tokens, n = io.shape.d, zw = z_width(io.shape);
     const index sbs = (nt + 1) * embed_dim;
     T* g = io.scratch->alloc(B * n);
-    kit::relu_backward_copy(dy, lddy, t.p[6], t.n[0], g, n, B, n);
+    kit::relu_backward_copy(dy, lddy, kept.y, kept.ldy, g, n, B, n);
     T* dz = io.scratch->zeros(B * zw);
-    const std::array<dense_seg<T>, 1> zs{dense_seg<T>{t.p[5], dz, zw, zw, 0}};
-    kit::dense_projection_backward<T>(io, 4, zs, n, false, g, n, t, 2);
-    const T* stack = t.p[4];
+    const std::array<dense_seg<T>, 1> zs{dense_seg<T>{kept.z, dz, zw, zw, 0}};
+    kit::dense_projection_backward<T>(io, 4, zs, n, false, g, n, kept.top_proj);
+    const T* stack = kept.stack;
     T* dstack = io.scratch->zeros(B * sbs);
     kit::dot_interaction_backward(token_view<const T>(stack, B, nt + 1, embed_dim),
                                   static_cast<const T*>(dz + embed_dim), zw,
                                   token_view<T>(dstack, B, nt + 1, embed_dim), false);
     kit::add_block(dz, zw, dstack, sbs, B, embed_dim);  // x itself is part of z
     kit::concat_tokens_backward(B, io.tokens, dstack + embed_dim, sbs);
-    kit::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs, t,
-                                   0);
+    kit::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs,
+                                   kept.dense_proj);
   }
 };
 

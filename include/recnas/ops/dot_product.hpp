@@ -63,38 +63,49 @@ struct dot_product {
   }
 
   template <class T>
+  struct saved {
+    kit::projection_saved<T> dense_proj, token_proj, pairs_proj;
+    const T* stack;  // [B, k+1, E]: the projected dense vector, then the k projected tokens
+    const T* pairs;  // [B, k(k+1)/2]: the strict lower triangle of the stack's Gram matrix
+  };
+
+  template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    auto& kept = t.template save<saved<T>>();
     const index B = io.batch, kk = k(io.shape), P = pairs(io.shape), n = io.shape.d;
     const index sbs = (kk + 1) * embed_dim;
     T* stack = io.scratch->alloc(B * sbs);
-    kit::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs, t,
-                                  0);
-    kit::token_projection_forward(io, 4, kk, skip_tokens(io.shape), stack + embed_dim, sbs, t, 2);
+    kit::dense_projection_forward(io, 0, io.dense, embed_dim, skip_dense(io.shape), stack, sbs,
+                                  kept.dense_proj);
+    kit::token_projection_forward(io, 4, kk, skip_tokens(io.shape), stack + embed_dim, sbs,
+                                  kept.token_proj);
     T* pr = io.scratch->alloc(B * P);
     kit::dot_interaction(token_view<const T>(stack, B, kk + 1, embed_dim), pr, P);
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{pr, nullptr, P, P, 0}};
-    kit::dense_projection_forward<T>(io, 8, xs, n, skip_pairs(io.shape), y, ldy, t, 4);
-    t.p[6] = stack;
-    t.p[7] = pr;
+    kit::dense_projection_forward<T>(io, 8, xs, n, skip_pairs(io.shape), y, ldy, kept.pairs_proj);
+    kept.stack = stack;
+    kept.pairs = pr;
   }
 
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const auto& kept = t.template saved<saved<T>>();
     const index B = io.batch, kk = k(io.shape), P = pairs(io.shape), n = io.shape.d;
     const index sbs = (kk + 1) * embed_dim;
     T* g = io.scratch->alloc(B * n);
     kit::copy_block(dy, lddy, g, n, B, n);
     T* dpr = io.scratch->zeros(B * P);
-    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{t.p[7], dpr, P, P, 0}};
-    kit::dense_projection_backward<T>(io, 8, xs, n, skip_pairs(io.shape), g, n, t, 4);
-    const T* stack = t.p[6];
+    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{kept.pairs, dpr, P, P, 0}};
+    kit::dense_projection_backward<T>(io, 8, xs, n, skip_pairs(io.shape), g, n, kept.pairs_proj);
+    const T* stack = kept.stack;
     T* dstack = io.scratch->zeros(B * sbs);
     kit::dot_interaction_backward(token_view<const T>(stack, B, kk + 1, embed_dim),
                                   static_cast<const T*>(dpr), P,
                                   token_view<T>(dstack, B, kk + 1, embed_dim), false);
-    kit::token_projection_backward(io, 4, kk, skip_tokens(io.shape), dstack + embed_dim, sbs, t, 2);
-    kit::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs, t,
-                                   0);
+    kit::token_projection_backward(io, 4, kk, skip_tokens(io.shape), dstack + embed_dim, sbs,
+                                   kept.token_proj);
+    kit::dense_projection_backward(io, 0, io.dense, embed_dim, skip_dense(io.shape), dstack, sbs,
+                                   kept.dense_proj);
   }
 };
 

@@ -24,18 +24,26 @@ struct efc {
     if (s.layernorm) w.add(work_step::layernorm("efc.ln", 1, s.s * embed_dim));
   }
   template <class T>
+  struct saved {
+    kit::projection_saved<T> proj;
+    const T* y;  // the output after ReLU, which a network keeps intact until backward
+    index bs;
+  };
+  template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index bs) {
-    kit::token_projection_forward(io, 0, io.shape.s, false, y, bs, t, 0);
+    auto& kept = t.template save<saved<T>>();
+    kit::token_projection_forward(io, 0, io.shape.s, false, y, bs, kept.proj);
     kit::relu_forward(y, io.batch, io.shape.s * embed_dim, bs);
-    t.p[2] = y;
-    t.n[0] = bs;
+    kept.y = y;
+    kept.bs = bs;
   }
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index bs) {
+    const auto& kept = t.template saved<saved<T>>();
     const index B = io.batch, w = io.shape.s * embed_dim;
     T* g = io.scratch->alloc(B * w);
-    kit::relu_backward_copy(dy, bs, t.p[2], t.n[0], g, w, B, w);
-    kit::token_projection_backward(io, 0, io.shape.s, false, g, w, t, 0);
+    kit::relu_backward_copy(dy, bs, kept.y, kept.bs, g, w, B, w);
+    kit::token_projection_backward(io, 0, io.shape.s, false, g, w, kept.proj);
   }
 };
 

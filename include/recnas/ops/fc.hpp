@@ -24,18 +24,26 @@ struct fc {
     if (s.layernorm) w.add(work_step::layernorm("fc.ln", 1, s.d));
   }
   template <class T>
+  struct saved {
+    kit::projection_saved<T> proj;
+    const T* y;  // the output after ReLU, which a network keeps intact until backward
+    index ldy;
+  };
+  template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
-    kit::dense_projection_forward(io, 0, io.dense, io.shape.d, false, y, ldy, t, 0);
+    auto& kept = t.template save<saved<T>>();
+    kit::dense_projection_forward(io, 0, io.dense, io.shape.d, false, y, ldy, kept.proj);
     kit::relu_forward(y, io.batch, io.shape.d, ldy);
-    t.p[2] = y;
-    t.n[0] = ldy;
+    kept.y = y;
+    kept.ldy = ldy;
   }
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const auto& kept = t.template saved<saved<T>>();
     const index B = io.batch, n = io.shape.d;
     T* g = io.scratch->alloc(B * n);
-    kit::relu_backward_copy(dy, lddy, t.p[2], t.n[0], g, n, B, n);
-    kit::dense_projection_backward(io, 0, io.dense, n, false, g, n, t, 0);
+    kit::relu_backward_copy(dy, lddy, kept.y, kept.ldy, g, n, B, n);
+    kit::dense_projection_backward(io, 0, io.dense, n, false, g, n, kept.proj);
   }
 };
 

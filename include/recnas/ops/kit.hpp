@@ -7,7 +7,8 @@
 //   - segment-wise linear layers over a prefix slice of a max-size weight (`linear_*`), and the
 //     token-axis linear layer (`token_linear_*`);
 //   - the projections of the reference (`dense_projection_*`, `token_projection_*`: a linear
-//     layer, optionally LayerNorm, or skipped when the widths match);
+//     layer, optionally LayerNorm, or skipped when the widths match), which keep their
+//     LayerNorm state in a `projection_saved` of the operator's tape struct;
 //   - LayerNorm over rows or strided vectors (`layernorm_*`), ReLU, block copies and sums,
 //     concatenation of segments.
 // What is in kit::detail is the plumbing of the float/double split and may change.
@@ -547,12 +548,19 @@ struct projection_slots {
   }
 };
 
+/// What a projection keeps for its backward: the state of its LayerNorm, null when none ran.
+/// An operator embeds one per projection in the struct it saves on its tape.
+template <class T>
+struct projection_saved {
+  const T* ln_values = nullptr;  // xhat, or the pre-LN rows (layernorm_rows_forward on float)
+  const T* ln_stats = nullptr;   // rstd, or mean then rstd (layernorm_rows_forward on float)
+};
+
 /// A projection that is either a linear layer (+ optional LN) or skipped when the widths match
 /// (reference rule). Slots: W, b, ln_g, ln_b at `first`. Output y [B, n] (row stride ldy).
-/// Saves 2 pointers at t.p[save], t.p[save+1].
 template <class T>
 void dense_projection_forward(const op_io<T>& io, index first, std::span<const dense_seg<T>> xs,
-                              index n, bool skip, T* y, index ldy, tape<T>& t, int save) {
+                              index n, bool skip, T* y, index ldy, projection_saved<T>& kept) {
   const index B = io.batch;
   if (skip) {
     concat_dense(B, xs, y, ldy);
@@ -564,15 +572,16 @@ void dense_projection_forward(const op_io<T>& io, index first, std::span<const d
     T* xhat = io.scratch->alloc(B * n);
     T* rstd = io.scratch->alloc(2 * B);
     layernorm_rows_forward(y, B, n, ldy, g.w, be.w, xhat, rstd);
-    t.p[static_cast<std::size_t>(save)] = xhat;
-    t.p[static_cast<std::size_t>(save + 1)] = rstd;
+    kept.ln_values = xhat;
+    kept.ln_stats = rstd;
   }
 }
 
 /// Backward of dense_projection_forward; dy is modified (becomes the pre-LN gradient).
 template <class T>
 void dense_projection_backward(const op_io<T>& io, index first, std::span<const dense_seg<T>> xs,
-                               index n, bool skip, T* dy, index ldy, const tape<T>& t, int save) {
+                               index n, bool skip, T* dy, index ldy,
+                               const projection_saved<T>& kept) {
   const index B = io.batch;
   if (skip) {
     concat_dense_backward(B, xs, dy, ldy);
@@ -580,8 +589,7 @@ void dense_projection_backward(const op_io<T>& io, index first, std::span<const 
   }
   const auto [W, b, g, be] = projection_slots<T>::of(io, first);
   if (io.shape.layernorm) {
-    layernorm_rows_backward(dy, B, n, ldy, g.w, t.p[static_cast<std::size_t>(save)],
-                            t.p[static_cast<std::size_t>(save + 1)], g.g, be.g);
+    layernorm_rows_backward(dy, B, n, ldy, g.w, kept.ln_values, kept.ln_stats, g.g, be.g);
   }
   linear_backward(B, xs, W.w, W.g, W.cols, b.present() ? b.g : static_cast<T*>(nullptr), n, dy,
                   ldy);
@@ -591,7 +599,7 @@ void dense_projection_backward(const op_io<T>& io, index first, std::span<const 
 /// token concatenation when skipped. Output y [B, n, E], batch stride ybs.
 template <class T>
 void token_projection_forward(const op_io<T>& io, index first, index n, bool skip, T* y, index ybs,
-                              tape<T>& t, int save) {
+                              projection_saved<T>& kept) {
   const index B = io.batch;
   if (skip) {
     concat_tokens(B, io.tokens, y, ybs);
@@ -604,14 +612,14 @@ void token_projection_forward(const op_io<T>& io, index first, index n, bool ski
     T* xhat = io.scratch->alloc(B * embed_dim * n);
     T* rstd = io.scratch->alloc(B * embed_dim);
     layernorm_forward(y, vectors{B, embed_dim, ybs, embed_dim, n}, g.w, be.w, xhat, rstd);
-    t.p[static_cast<std::size_t>(save)] = xhat;
-    t.p[static_cast<std::size_t>(save + 1)] = rstd;
+    kept.ln_values = xhat;
+    kept.ln_stats = rstd;
   }
 }
 
 template <class T>
 void token_projection_backward(const op_io<T>& io, index first, index n, bool skip, T* dy,
-                               index ybs, const tape<T>& t, int save) {
+                               index ybs, const projection_saved<T>& kept) {
   const index B = io.batch;
   if (skip) {
     concat_tokens_backward(B, io.tokens, dy, ybs);
@@ -619,9 +627,8 @@ void token_projection_backward(const op_io<T>& io, index first, index n, bool sk
   }
   const auto [W, b, g, be] = projection_slots<T>::of(io, first);
   if (io.shape.layernorm) {
-    layernorm_backward(dy, vectors{B, embed_dim, ybs, embed_dim, n}, g.w,
-                       t.p[static_cast<std::size_t>(save)], t.p[static_cast<std::size_t>(save + 1)],
-                       g.g, be.g);
+    layernorm_backward(dy, vectors{B, embed_dim, ybs, embed_dim, n}, g.w, kept.ln_values,
+                       kept.ln_stats, g.g, be.g);
   }
   token_linear_backward(B, io.tokens, W.w, W.g, W.cols,
                         b.present() ? b.g : static_cast<T*>(nullptr), n, dy, ybs);

@@ -37,16 +37,22 @@ struct dense_to_sparse {
     w.add(work_step::product(work_kind::projection, "dsi", width, s.d));
     if (s.layernorm) w.add(work_step::layernorm("dsi.ln", 1, width));
   }
+  template <class T>
+  struct saved {
+    kit::projection_saved<T> proj;
+  };
   /// io.dense: one segment, the block's dense output [B, d]; y: the 8 tokens, row stride ld.
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ld) {
-    kit::dense_projection_forward(io, 0, io.dense, width, skip(io.shape), y, ld, t, 0);
+    auto& kept = t.template save<saved<T>>();
+    kit::dense_projection_forward(io, 0, io.dense, width, skip(io.shape), y, ld, kept.proj);
   }
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index ld) {
+    const auto& kept = t.template saved<saved<T>>();
     T* g = io.scratch->alloc(io.batch * width);
     kit::copy_block(dy, ld, g, width, io.batch, width);
-    kit::dense_projection_backward(io, 0, io.dense, width, skip(io.shape), g, width, t, 0);
+    kit::dense_projection_backward(io, 0, io.dense, width, skip(io.shape), g, width, kept.proj);
   }
 };
 
@@ -69,9 +75,15 @@ struct sparse_to_dense {
     w.add(work_step::product(work_kind::projection, "fm_proj", s.d, embed_dim));
     if (s.layernorm) w.add(work_step::layernorm("fm_proj.ln", 1, s.d));
   }
+  template <class T>
+  struct saved {
+    const T* f;  // [B, E]: the FM features the projection reads
+    kit::projection_saved<T> proj;
+  };
   /// io.tokens: one segment, the sparse operator's output; adds its [B, d] term into y.
   template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    auto& kept = t.template save<saved<T>>();
     constexpr index E = embed_dim;
     const index B = io.batch, n = io.shape.d;
     const auto& x = io.tokens[0];
@@ -79,20 +91,21 @@ struct sparse_to_dense {
     kit::fm(token_view<const T>(x.x, B, x.tokens, E, x.bs, E), f, E);
     T* p = io.scratch->alloc(B * n);
     const std::array<dense_seg<T>, 1> xs{dense_seg<T>{f, nullptr, E, E, 0}};
-    kit::dense_projection_forward<T>(io, 0, xs, n, skip(io.shape), p, n, t, 0);
+    kit::dense_projection_forward<T>(io, 0, xs, n, skip(io.shape), p, n, kept.proj);
     kit::add_block(p, n, y, ldy, B, n);
-    t.p[3] = f;
+    kept.f = f;
   }
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index ldy) {
+    const auto& kept = t.template saved<saved<T>>();
     constexpr index E = embed_dim;
     const index B = io.batch, n = io.shape.d;
     const auto& x = io.tokens[0];
     T* g = io.scratch->alloc(B * n);
     kit::copy_block(dy, ldy, g, n, B, n);
     T* df = io.scratch->zeros(B * E);
-    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{t.p[3], df, E, E, 0}};
-    kit::dense_projection_backward<T>(io, 0, xs, n, skip(io.shape), g, n, t, 0);
+    const std::array<dense_seg<T>, 1> xs{dense_seg<T>{kept.f, df, E, E, 0}};
+    kit::dense_projection_backward<T>(io, 0, xs, n, skip(io.shape), g, n, kept.proj);
     if (x.dx == nullptr) return;
     kit::fm_backward(token_view<const T>(x.x, B, x.tokens, E, x.bs, E), static_cast<const T*>(df),
                      E, token_view<T>(x.dx, B, x.tokens, E, x.bs, E), true);

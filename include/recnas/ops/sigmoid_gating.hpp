@@ -37,7 +37,14 @@ struct sigmoid_gating {
     detail::padded_projection_work(s, w, "sg_proj");
   }
   template <class T>
+  struct saved {
+    const T* gate;  // sigmoid(S pad(l) + b), [B, w]
+    const T* h;     // gate * pad(r), [B, w]
+    kit::projection_saved<T> proj;
+  };
+  template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    auto& kept = t.template save<saved<T>>();
     const index B = io.batch, w = width(io.shape);
     // gate = sigmoid(l S^T + b): only the left operand's real columns contribute.
     T* gate = io.scratch->alloc(B * w);
@@ -50,15 +57,16 @@ struct sigmoid_gating {
       for (index c = 0; c < io.right.width; ++c)
         h[b * w + c] = gate[b * w + c] * io.right.x[b * io.right.ld + c];
     }
-    detail::padded_projection_forward(io, 2, h, y, ldy, t, 2);
-    t.p[0] = gate;
-    t.p[1] = h;
+    detail::padded_projection_forward(io, 2, h, y, ldy, kept.proj);
+    kept.gate = gate;
+    kept.h = h;
   }
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const auto& kept = t.template saved<saved<T>>();
     const index B = io.batch, w = width(io.shape);
-    const T* dh = detail::padded_projection_backward(io, 2, t.p[1], dy, lddy, t, 2);
-    const T* gate = t.p[0];
+    const T* dh = detail::padded_projection_backward(io, 2, kept.h, dy, lddy, kept.proj);
+    const T* gate = kept.gate;
     T* dpre = io.scratch->zeros(B * w);  // gradient before the sigmoid
     for (index b = 0; b < B; ++b) {
       for (index c = 0; c < io.right.width; ++c) {

@@ -27,18 +27,25 @@ struct sum {
     detail::padded_projection_work(s, w, "sum_proj");
   }
   template <class T>
+  struct saved {
+    const T* h;  // pad(l) + pad(r), [B, w]
+    kit::projection_saved<T> proj;
+  };
+  template <class T>
   static void forward(const op_io<T>& io, tape<T>& t, T* y, index ldy) {
+    auto& kept = t.template save<saved<T>>();
     const index B = io.batch, w = width(io.shape);
     T* h = io.scratch->zeros(B * w);  // pad(l) + pad(r)
     kit::add_block(io.left.x, io.left.ld, h, w, B, io.left.width);
     kit::add_block(io.right.x, io.right.ld, h, w, B, io.right.width);
-    detail::padded_projection_forward(io, 0, h, y, ldy, t, 1);
-    t.p[0] = h;
+    detail::padded_projection_forward(io, 0, h, y, ldy, kept.proj);
+    kept.h = h;
   }
   template <class T>
   static void backward(const op_io<T>& io, const tape<T>& t, const T* dy, index lddy) {
+    const auto& kept = t.template saved<saved<T>>();
     const index B = io.batch, w = width(io.shape);
-    const T* dh = detail::padded_projection_backward(io, 0, t.p[0], dy, lddy, t, 1);
+    const T* dh = detail::padded_projection_backward(io, 0, kept.h, dy, lddy, kept.proj);
     if (io.left.dx != nullptr) kit::add_block(dh, w, io.left.dx, io.left.ld, B, io.left.width);
     if (io.right.dx != nullptr) kit::add_block(dh, w, io.right.dx, io.right.ld, B, io.right.width);
   }

@@ -109,7 +109,7 @@ std::vector<head_piece> head_pieces(const Net& net, const supernet::workspace<fl
   std::vector<head_piece> v;
   v.push_back({src.dense, src.ld, src.width, 0});
   for (const auto& pt : src.parts)
-    v.push_back({src.tokens + pt.mem * E, src.bs, pt.count * E, D + E * pt.col});
+    v.push_back({src.tokens + pt.mem * E, src.example_stride, pt.count * E, D + E * pt.col});
   return v;
 }
 }  // namespace detail

@@ -18,6 +18,7 @@
 #include "recnas/supernet/network.hpp"
 #include "recnas/supernet/plan.hpp"
 #include "recnas/supernet/space.hpp"
+#include "recnas/supernet/spaces.hpp"
 
 namespace recnas::supernet {
 

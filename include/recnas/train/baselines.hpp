@@ -28,7 +28,7 @@
 
 #include "recnas/core/error.hpp"
 #include "recnas/supernet/architecture.hpp"
-#include "recnas/supernet/space.hpp"
+#include "recnas/supernet/spaces.hpp"
 
 namespace recnas::train {
 

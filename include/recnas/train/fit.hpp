@@ -24,7 +24,9 @@ namespace recnas::train {
 
 struct fit_options {
   int epochs = 1;
-  std::int64_t max_steps = -1;  // stop earlier (-1: the epochs decide)
+  /// Exactly this many steps, over as many epochs as they take (-1: `epochs` decides).
+  std::int64_t steps = -1;
+  std::int64_t max_steps = -1;  // a cap on the steps either way (-1: none)
   index batch_size = 512;
   double lr = 0.12;
   bool warmup_cosine = true;  // the reference's schedule; else constant lr
@@ -77,7 +79,8 @@ fit_result fit(Net& net, const data::dataset& data, std::vector<std::uint32_t> t
   so.drop_last = true;
   data::batch_stream stream(data, so, std::move(train_rows));
   const std::int64_t per_epoch = stream.batches_per_epoch();
-  std::int64_t total = per_epoch * o.epochs;
+  expects(o.steps >= -1 && o.max_steps >= -1, "fit: steps and max_steps are counts, or -1");
+  std::int64_t total = o.steps >= 0 ? o.steps : per_epoch * o.epochs;
   if (o.max_steps >= 0) total = std::min(total, o.max_steps);
   trainer_options to;
   to.clip_norm = o.clip_norm;

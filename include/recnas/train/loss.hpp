@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <span>
 
 #include "recnas/core/tensor.hpp"
 
@@ -22,20 +23,32 @@ namespace recnas::train {
   return softplus(z) - y * z;
 }
 
-/// Mean BCE over n examples; if `dlogits` is not null it receives d(mean loss)/d(logit)
-/// = (σ(z) - y) / n. Returns the mean loss (accumulated in double).
-inline double bce_with_logits(const float* logits, const float* labels, index n,
-                              float* dlogits = nullptr) noexcept {
-  if (n <= 0) return 0.0;
-  double sum = 0.0;
-  const double inv_n = 1.0 / static_cast<double>(n);
-  for (index i = 0; i < n; ++i) {
-    const double z = logits[i];
+/// Mean BCE over the examples, for float or double logits; writes d(mean loss)/d(logit)
+/// = (σ(z) - y) / n into `dlogits` unless it is empty. Returns the mean loss (accumulated in
+/// double).
+template <class T>
+double bce_with_logits(std::span<const T> logits, std::span<const float> labels,
+                       std::span<T> dlogits) {
+  const auto n = static_cast<double>(logits.size());
+  if (logits.empty()) return 0.0;
+  double loss = 0;
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    const double z = static_cast<double>(logits[i]);
     const double y = labels[i];
-    sum += bce_with_logit(z, y);
-    if (dlogits != nullptr) dlogits[i] = static_cast<float>((sigmoid(z) - y) * inv_n);
+    loss += bce_with_logit(z, y);
+    if (!dlogits.empty()) dlogits[i] = static_cast<T>((sigmoid(z) - y) / n);
   }
-  return sum * inv_n;
+  return loss / n;
+}
+
+/// The same on n float logits; `dlogits` may be null.
+inline double bce_with_logits(const float* logits, const float* labels, index n,
+                              float* dlogits = nullptr) {
+  if (n <= 0) return 0.0;
+  const auto m = static_cast<std::size_t>(n);
+  return bce_with_logits<float>(
+      {logits, m}, {labels, m},
+      dlogits == nullptr ? std::span<float>{} : std::span<float>{dlogits, m});
 }
 
 }  // namespace recnas::train

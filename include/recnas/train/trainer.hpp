@@ -24,6 +24,7 @@
 #include "recnas/kernels/optim.hpp"
 #include "recnas/supernet/network.hpp"
 #include "recnas/train/checkpoint.hpp"
+#include "recnas/train/loss.hpp"
 #include "recnas/train/metrics.hpp"
 #include "recnas/train/optimizer.hpp"
 #include "recnas/train/schedule.hpp"
@@ -99,7 +100,7 @@ class trainer {
     dlogits_.resize(B);
     net_->forward(a, batch, ws_, std::span<float>(logits_));
     step_result r;
-    r.loss = supernet::bce_with_logits<float>(logits_, labels, dlogits_);
+    r.loss = train::bce_with_logits<float>(logits_, labels, dlogits_);
     net_->backward(a, ws_, dlogits_);
     collect_touched(batch);
     r.grad_norm = clip();

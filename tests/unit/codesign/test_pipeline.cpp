@@ -7,7 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <recnas/codesign/pipeline.hpp>
-#include <recnas/supernet/space.hpp>
+#include <recnas/supernet/spaces.hpp>
 
 namespace cd = recnas::codesign;
 namespace fs = std::filesystem;

@@ -102,6 +102,58 @@ TEST_CASE("embedding gather and its row-sparse backward match dense references")
   }
 }
 
+TEST_CASE("embedding gather's dense backward is the scalar scatter-add, bit for bit") {
+  // The supernet's stem backward: rows += dOut in example order, so repeated ids within a
+  // batch and non-zero starting gradients give exactly the scalar loop's sums.
+  for (auto level : kt::isa_levels()) {
+    recnas::simd::scoped_isa guard(level);
+    for (int threads : {1, 2}) {
+      // 4000 x 4 x 16 floats: two chunks of features at two threads.
+      recnas::parallel::with_threads(threads, [&] {
+        for (index e : {1, 16, 17}) {
+          const index f = 4, batch = 4000, ld = e;
+          CAPTURE(e);
+          tables t(f, e, ld, 2);
+          recnas::rng r(5);
+          const index ids_ld = f;
+          std::vector<std::int64_t> ids(static_cast<std::size_t>(batch * ids_ld));
+          for (index b = 0; b < batch; ++b)
+            for (index k = 0; k < f; ++k)  // few rows: every row repeats many times
+              ids[static_cast<std::size_t>(b * ids_ld + k)] = static_cast<std::int64_t>(
+                  r.uniform() * static_cast<double>(t.rows[static_cast<std::size_t>(k)]));
+          const index ots = e, obs = f * ots + 3;
+          const auto dout = kt::random_vec(static_cast<std::size_t>(batch * obs), 8);
+          std::vector<std::vector<float>> got, want;
+          for (index k = 0; k < f; ++k) {
+            got.push_back(kt::random_vec(
+                static_cast<std::size_t>(t.rows[static_cast<std::size_t>(k)] * ld), 20 + k));
+            want.push_back(got.back());
+          }
+          std::vector<float*> dt;
+          for (auto& g : got) dt.push_back(g.data());
+          rk::embedding_gather_backward_dense(t.view, ids.data(), ids_ld, batch,
+                                              {dout.data(), batch, f, e, obs, ots}, dt);
+          for (index b = 0; b < batch; ++b)
+            for (index k = 0; k < f; ++k)
+              for (index c = 0; c < e; ++c)
+                want[static_cast<std::size_t>(k)][static_cast<std::size_t>(
+                    ids[static_cast<std::size_t>(b * ids_ld + k)] * ld + c)] +=
+                    dout[static_cast<std::size_t>(b * obs + k * ots + c)];
+          CHECK(got == want);
+        }
+      });
+    }
+  }
+  tables t(2, 4, 4, 1);
+  std::vector<std::int64_t> bad{0, 99};
+  std::vector<float> dout(8), g0(static_cast<std::size_t>(t.rows[0] * 4)),
+      g1(static_cast<std::size_t>(t.rows[1] * 4));
+  std::vector<float*> dt{g0.data(), g1.data()};
+  CHECK_THROWS_AS(
+      rk::embedding_gather_backward_dense(t.view, bad.data(), 2, 1, {dout.data(), 1, 2, 4}, dt),
+      recnas::contract_error);
+}
+
 TEST_CASE("embedding bag (sum, mean, empty bags) and its sparse backward") {
   for (auto level : kt::isa_levels()) {
     recnas::simd::scoped_isa guard(level);

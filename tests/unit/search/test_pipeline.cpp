@@ -12,7 +12,7 @@
 
 #include <recnas/search/pipeline.hpp>
 #include <recnas/supernet/json.hpp>
-#include <recnas/supernet/space.hpp>
+#include <recnas/supernet/spaces.hpp>
 
 namespace rs = recnas::search;
 namespace sn = recnas::supernet;

@@ -98,6 +98,12 @@ struct gated_product {
     w.add(work_step::product(recnas::work_kind::fc, "gp.proj", s.d, width(s)), {m});
   }
   template <class T>
+  struct saved {
+    const T* m;  // l * r on the common prefix
+    const T* y;  // stays intact until backward
+    recnas::index ldy;
+  };
+  template <class T>
   static void forward(const recnas::ops::op_io<T>& io, recnas::ops::tape<T>& t, T* y,
                       recnas::index ldy) {
     namespace kit = recnas::ops::kit;
@@ -108,19 +114,21 @@ struct gated_product {
     kit::linear_forward<T>(B, xs, io.params[0].w, io.params[0].cols, io.params[1].w, io.shape.d, y,
                            ldy);
     kit::relu_forward(y, B, io.shape.d, ldy);
-    t.p[0] = m;  // what backward needs; y stays intact until backward
-    t.p[1] = y;
-    t.n[0] = ldy;
+    auto& kept = t.template save<saved<T>>();
+    kept.m = m;
+    kept.y = y;
+    kept.ldy = ldy;
   }
   template <class T>
   static void backward(const recnas::ops::op_io<T>& io, const recnas::ops::tape<T>& t, const T* dy,
                        recnas::index lddy) {
     namespace kit = recnas::ops::kit;
+    const auto& kept = t.template saved<saved<T>>();
     const recnas::index B = io.batch, n = io.shape.d, w = std::min(io.left.width, io.right.width);
     T* g = io.scratch->alloc(B * n);
-    kit::relu_backward_copy(dy, lddy, t.p[1], t.n[0], g, n, B, n);
+    kit::relu_backward_copy(dy, lddy, kept.y, kept.ldy, g, n, B, n);
     T* dm = io.scratch->zeros(B * w);
-    const std::array<recnas::ops::dense_seg<T>, 1> xs{{{t.p[0], dm, w, w, 0}}};
+    const std::array<recnas::ops::dense_seg<T>, 1> xs{{{kept.m, dm, w, w, 0}}};
     kit::linear_backward<T>(B, xs, io.params[0].w, io.params[0].g, io.params[0].cols,
                             io.params[1].g, n, g, n);
     kit::multiply_backward(B, w, io.left.x, io.left.ld, io.right.x, io.right.ld,

@@ -170,7 +170,7 @@ TEST_CASE("dot_product: projections, pair extraction and skips") {
   auto h = make<ops::dot_product>(shape_of(16, 8, 0, 0, 32, 0, false), {16}, {8}, 15);
   std::vector<double> r(2000, 0.0);
   h.forward(r);
-  const double* pairs = h.tape.p[7];
+  const double* pairs = h.tape.saved<ops::dot_product::saved<double>>().pairs;
   const auto& dense = h.dense[0];
   const auto& tok = h.tokens[0];
   auto vec = [&](idx b, idx i, idx e) {

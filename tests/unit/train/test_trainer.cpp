@@ -12,6 +12,7 @@
 #include <recnas/supernet/supernet.hpp>
 #include <recnas/train/baselines.hpp>
 #include <recnas/train/fit.hpp>
+#include <recnas/train/loss.hpp>
 #include <recnas/train/sampling.hpp>
 
 #include "synthetic_rows.hpp"
@@ -67,6 +68,40 @@ TEST_CASE("a DLRM-shaped baseline learns the planted interactions, deterministic
   CHECK(std::isfinite(m1.logloss));
   CHECK(p1 == p2);  // same seed, same thread count: bit for bit
   CHECK(m1.logloss == m2.logloss);
+}
+
+TEST_CASE("fit: `steps` trains that many steps over as many epochs; max_steps only caps") {
+  const auto data = small_synthetic(1000);
+  const auto shape = tr::shape_of(data.features());
+  const auto arch = tr::baseline("dnn");
+  auto run = [&](std::int64_t steps, std::int64_t max_steps, int epochs) {
+    sn::subnet<sn::nasrec_full> net(arch, shape, {}, 1);
+    tr::fit_options o;
+    o.batch_size = 100;  // 10 steps per epoch
+    o.epochs = epochs;
+    o.steps = steps;
+    o.max_steps = max_steps;
+    std::vector<int> epochs_done;
+    o.on_epoch = [&](int e) {
+      epochs_done.push_back(e);
+      return true;
+    };
+    const auto r = tr::fit(
+        net, data, range_rows(0, 1000), [&](std::int64_t, recnas::rng&) { return arch; }, o);
+    return std::pair{r.steps, epochs_done};
+  };
+  CHECK(run(-1, -1, 1) == std::pair{std::int64_t{10}, std::vector<int>{1}});
+  CHECK(run(-1, 25, 1).first == 10);  // a cap, not a request
+  CHECK(run(25, -1, 1) == std::pair{std::int64_t{25}, std::vector<int>{1, 2}});
+  CHECK(run(25, 12, 1).first == 12);
+  CHECK(run(3, -1, 4).first == 3);
+  sn::subnet<sn::nasrec_full> net(arch, shape, {}, 1);
+  tr::fit_options bad;
+  bad.steps = -2;
+  CHECK_THROWS_AS(
+      tr::fit(
+          net, data, range_rows(0, 1000), [&](std::int64_t, recnas::rng&) { return arch; }, bad),
+      recnas::contract_error);
 }
 
 TEST_CASE("every baseline is a valid architecture of its space, with live blocks") {
@@ -138,7 +173,7 @@ TEST_CASE("row-sparse training equals the dense Adagrad update over every parame
     t.step(arch, cb, batch->labels);
     b.params().zero_grad();
     b.forward(cb, ws, logits);
-    sn::bce_with_logits<float>(logits, batch->labels, dl);
+    recnas::train::bce_with_logits<float>(logits, batch->labels, dl);
     b.backward(ws, dl);
     tr::apply_dense(opt, b.params().values(), b.params().grads(), dense_state, 0, 0.05, step);
   }

@@ -43,10 +43,10 @@ inline void padded_projection_work(const op_shape& s, work_graph& w, std::string
   if (s.layernorm) w.add(work_step::layernorm(std::string(what) + ".ln", 1, s.d));
 }
 
-/// y[B, d] = LN?(P h + b) from h [B, w] (compact); saves the LN state in t.p[save], t.p[save+1].
+/// y[B, d] = LN?(P h + b) from h [B, w] (compact); keeps the LayerNorm's state in `kept`.
 template <class T>
 void padded_projection_forward(const op_io<T>& io, std::size_t first, const T* h, T* y, index ldy,
-                               tape<T>& t, std::size_t save) {
+                               kit::projection_saved<T>& kept) {
   const index B = io.batch, w = padded_width(io.shape), n = io.shape.d;
   if (padded_projection_skipped(io.shape)) {
     kit::copy_block(h, w, y, ldy, B, n);
@@ -57,10 +57,12 @@ void padded_projection_forward(const op_io<T>& io, std::size_t first, const T* h
     kit::linear_forward<T>(B, xs, P.w, P.cols, b.present() ? b.w : nullptr, n, y, ldy);
   }
   if (io.shape.layernorm) {
-    t.p[save] = io.scratch->alloc(B * n);
-    t.p[save + 1] = io.scratch->alloc(2 * B);
+    T* values = io.scratch->alloc(B * n);
+    T* stats = io.scratch->alloc(2 * B);
     kit::layernorm_rows_forward(y, B, n, ldy, io.params[first + 2].w, io.params[first + 3].w,
-                                t.p[save], t.p[save + 1]);
+                                values, stats);
+    kept.ln_values = values;
+    kept.ln_stats = stats;
   }
 }
 
@@ -68,12 +70,12 @@ void padded_projection_forward(const op_io<T>& io, std::size_t first, const T* h
 /// gradients and returns dh [B, w] (compact, scratch memory).
 template <class T>
 T* padded_projection_backward(const op_io<T>& io, std::size_t first, const T* h, const T* dy,
-                              index lddy, const tape<T>& t, std::size_t save) {
+                              index lddy, const kit::projection_saved<T>& kept) {
   const index B = io.batch, w = padded_width(io.shape), n = io.shape.d;
   T* g = io.scratch->alloc(B * n);
   kit::copy_block(dy, lddy, g, n, B, n);
   if (io.shape.layernorm) {
-    kit::layernorm_rows_backward(g, B, n, n, io.params[first + 2].w, t.p[save], t.p[save + 1],
+    kit::layernorm_rows_backward(g, B, n, n, io.params[first + 2].w, kept.ln_values, kept.ln_stats,
                                  io.params[first + 2].g, io.params[first + 3].g);
   }
   if (padded_projection_skipped(io.shape)) return g;  // w == n
