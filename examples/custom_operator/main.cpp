@@ -11,8 +11,8 @@
 #include <recnas/pim/pim.hpp>
 #include <recnas/supernet/supernet.hpp>
 #include <recnas/supernet/workload.hpp>
-#include <recnas/train/loss.hpp>
 #include <recnas/testing/operator_check.hpp>
+#include <recnas/train/loss.hpp>
 
 #include "scaled_linear.hpp"
 
